@@ -1,0 +1,112 @@
+// Every environment variable the service reads, parsed and validated once at start-up.
+// A bad value stops start-up with a message naming the variable.
+import os from "node:os";
+
+export interface Config {
+  host: string;
+  port: number;
+  tls: { cert: string; key: string } | null;
+  databaseUrl: string | null;
+  databaseSchema: string;
+  dataDir: string;
+  redisUrl: string | null;
+  redisKeyPrefix: string;
+  argon2: { memoryKiB: number; iterations: number; parallelism: number };
+  cookieSecure: boolean;
+  tokenIssuer: string;
+  sessionTokenTtlSeconds: number;
+  sessionTtlSeconds: number;
+  maxBodyBytes: number;
+  bootstrapFile: string | null;
+  totpIssuer: string;
+  logLevel: string;
+}
+
+/** The documented variables: name, default, meaning (README's table is this list). */
+export const ENV_VARS: Array<[name: string, fallback: string, meaning: string]> = [
+  ["HOST", "127.0.0.1", "Interface to listen on."],
+  ["PORT", "8080", "Port for HTTP/1.1 and HTTP/2 (Connect, gRPC, gRPC-Web and the legacy REST paths)."],
+  ["TLS_CERT", "", "PEM certificate file; with TLS_KEY, serves HTTPS (ALPN h2 + http/1.1)."],
+  ["TLS_KEY", "", "PEM private key file for TLS_CERT."],
+  ["DATABASE_URL", "", "PostgreSQL URL; unset = embedded PGlite in DATA_DIR."],
+  ["DATABASE_SCHEMA", "public", "PostgreSQL schema holding the tables (created when missing)."],
+  ["DATA_DIR", "./data", "PGlite data folder when DATABASE_URL is unset (`memory://` = throw-away)."],
+  ["REDIS_URL", "", "Redis URL (redis://host:port/db); unset = in-process store (single instance only)."],
+  ["REDIS_KEY_PREFIX", "signin:", "Prefix of every Redis key."],
+  ["ARGON2_MEMORY_KIB", "19456", "argon2id memory cost (KiB)."],
+  ["ARGON2_ITERATIONS", "2", "argon2id time cost."],
+  ["ARGON2_PARALLELISM", "1", "argon2id parallelism."],
+  ["COOKIE_SECURE", "false", "true: session cookie is Secure and named __Host-session (serve over HTTPS)."],
+  ["TOKEN_ISSUER", "signin", "`iss` claim of session tokens."],
+  ["SESSION_TOKEN_TTL", "900", "Lifetime of a session token (JWT `exp`), seconds."],
+  ["SESSION_TTL", "2592000", "Lifetime of a server-side session (refreshable), seconds."],
+  ["MAX_BODY_BYTES", "65536", "Largest accepted request body."],
+  ["SIGNIN_BOOTSTRAP", "", "JSON file of accounts upserted at start-up."],
+  ["TOTP_ISSUER", "Sign-in", "Issuer shown by authenticator apps."],
+  ["LOG_LEVEL", "info", "pino level: fatal, error, warn, info, debug, trace, silent."],
+];
+
+export class ConfigError extends Error {}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const str = (name: string) => {
+    const value = env[name]?.trim();
+    return value ? value : (ENV_VARS.find(([n]) => n === name)?.[1] ?? "");
+  };
+  const int = (name: string, min: number, max: number) => {
+    const raw = str(name);
+    const n = Number(raw);
+    if (!/^\d+$/.test(raw) || n < min || n > max) {
+      throw new ConfigError(`${name} must be a whole number from ${min} to ${max}, got "${raw}"`);
+    }
+    return n;
+  };
+  const bool = (name: string) => {
+    const raw = str(name).toLowerCase();
+    if (raw !== "true" && raw !== "false") throw new ConfigError(`${name} must be true or false, got "${raw}"`);
+    return raw === "true";
+  };
+  const oneOf = (name: string, allowed: string[]) => {
+    const raw = str(name);
+    if (!allowed.includes(raw)) throw new ConfigError(`${name} must be one of ${allowed.join(", ")}, got "${raw}"`);
+    return raw;
+  };
+
+  const cert = str("TLS_CERT");
+  const key = str("TLS_KEY");
+  if (Boolean(cert) !== Boolean(key)) throw new ConfigError("TLS_CERT and TLS_KEY must be set together");
+  const schema = str("DATABASE_SCHEMA");
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) {
+    throw new ConfigError(`DATABASE_SCHEMA must be a lowercase SQL identifier, got "${schema}"`);
+  }
+  const databaseUrl = str("DATABASE_URL") || null;
+  if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    throw new ConfigError("DATABASE_URL must start with postgres:// or postgresql://");
+  }
+  const redisUrl = str("REDIS_URL") || null;
+  if (redisUrl && !/^rediss?:\/\//.test(redisUrl)) throw new ConfigError("REDIS_URL must start with redis:// or rediss://");
+
+  return {
+    host: str("HOST"),
+    port: int("PORT", 0, 65535),
+    tls: cert ? { cert, key } : null,
+    databaseUrl,
+    databaseSchema: schema,
+    dataDir: str("DATA_DIR"),
+    redisUrl,
+    redisKeyPrefix: str("REDIS_KEY_PREFIX"),
+    argon2: {
+      memoryKiB: int("ARGON2_MEMORY_KIB", 19456, 4 * 1024 * 1024),
+      iterations: int("ARGON2_ITERATIONS", 2, 100),
+      parallelism: int("ARGON2_PARALLELISM", 1, Math.max(1, os.availableParallelism() * 4)),
+    },
+    cookieSecure: bool("COOKIE_SECURE"),
+    tokenIssuer: str("TOKEN_ISSUER"),
+    sessionTokenTtlSeconds: int("SESSION_TOKEN_TTL", 60, 24 * 3600),
+    sessionTtlSeconds: int("SESSION_TTL", 300, 365 * 24 * 3600),
+    maxBodyBytes: int("MAX_BODY_BYTES", 1024, 16 * 1024 * 1024),
+    bootstrapFile: str("SIGNIN_BOOTSTRAP") || null,
+    totpIssuer: str("TOTP_ISSUER"),
+    logLevel: oneOf("LOG_LEVEL", ["fatal", "error", "warn", "info", "debug", "trace", "silent"]),
+  };
+}

@@ -1,0 +1,16 @@
+// The short-lived state shared by all instances (sessions, pending enrollments,
+// one-time-code replay guards): Redis in production, an in-process map otherwise.
+// Every operation that guards against a race is a single atomic call.
+export interface EphemeralStore {
+  get(key: string): Promise<string | null>;
+  set(key: string, value: string, ttlMs: number): Promise<void>;
+  /** Reads and deletes in one step: of two concurrent takes, only one gets the value. */
+  take(key: string): Promise<string | null>;
+  delete(key: string): Promise<void>;
+  /**
+   * Stores `value` only when it is greater than the stored number (or none is stored).
+   * Returns false when it is not: two concurrent uses of the same TOTP step cannot both pass.
+   */
+  advance(key: string, value: number, ttlMs: number): Promise<boolean>;
+  close(): Promise<void>;
+}

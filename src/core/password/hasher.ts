@@ -1,0 +1,63 @@
+// Password hashing with argon2id (OWASP: m >= 19 MiB, t >= 2, p = 1). Hashes are
+// PHC strings, so hashes made with older parameters are recognised and upgraded.
+import { hash, verify, type Algorithm } from "@node-rs/argon2";
+
+const ARGON2ID = 2 as Algorithm; // Algorithm.Argon2id (a const enum, not importable as a value)
+
+export interface Argon2Params {
+  memoryKiB: number;
+  iterations: number;
+  parallelism: number;
+}
+
+export interface VerifyOutcome {
+  ok: boolean;
+  /** The hash was made with other parameters than the configured ones. */
+  needsRehash: boolean;
+}
+
+const PHC = /^\$argon2id\$v=19\$m=(\d+),t=(\d+),p=(\d+)\$/;
+
+export class PasswordHasher {
+  private dummyHash: Promise<string>;
+
+  constructor(private readonly params: Argon2Params) {
+    // Verified against for unknown accounts so that they cost the same time.
+    this.dummyHash = this.hash("dummy password for unknown accounts");
+  }
+
+  hash(password: string): Promise<string> {
+    return hash(password, {
+      algorithm: ARGON2ID,
+      memoryCost: this.params.memoryKiB,
+      timeCost: this.params.iterations,
+      parallelism: this.params.parallelism,
+    });
+  }
+
+  async verify(passwordHash: string, password: string): Promise<VerifyOutcome> {
+    const m = PHC.exec(passwordHash);
+    if (!m) return { ok: false, needsRehash: false };
+    let ok: boolean;
+    try {
+      ok = await verify(passwordHash, password);
+    } catch {
+      return { ok: false, needsRehash: false }; // malformed stored hash: never a match
+    }
+    const { memoryKiB, iterations, parallelism } = this.params;
+    const needsRehash =
+      Number(m[1]) !== memoryKiB || Number(m[2]) !== iterations || Number(m[3]) !== parallelism;
+    return { ok, needsRehash };
+  }
+
+  /** Same work as a real verify, always false: unknown accounts answer in the same time. */
+  async verifyDummy(password: string): Promise<false> {
+    await verify(await this.dummyHash, password).catch(() => false);
+    return false;
+  }
+}
+
+/** NIST SP 800-63B 5.1.1.2: normalise before hashing so the same typed password always matches. */
+export function normalizePassword(password: string): string {
+  return password.normalize("NFKC");
+}

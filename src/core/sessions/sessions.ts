@@ -1,0 +1,113 @@
+// Server-side sessions behind session tokens: created at sign-in (30 days), rotated on
+// refresh (the old token stops working; the session keeps its original end), deleted on sign-out.
+import { randomBytes } from "node:crypto";
+import type { Account, AccountStore } from "../accounts/account.js";
+import type { Clock } from "../clock.js";
+import type { EphemeralStore } from "../ephemeral.js";
+import type { SessionTokens, UserClaims } from "../tokens/session-token.js";
+
+export interface Projection {
+  profile: boolean;
+  permissions: boolean;
+}
+
+interface SessionRecord {
+  accountId: string;
+  projection: Projection;
+  /** Absolute end of the session (ms); rotation does not extend it. */
+  endsAt: number;
+}
+
+export interface IssuedSession {
+  accountId: string;
+  token: string;
+  /** When the token expires (refresh before). */
+  expiresAt: Date;
+  /** When the session ends (cookie lifetime). */
+  endsAt: Date;
+}
+
+export interface AuthenticatedSession {
+  accountId: string;
+  sessionId: string;
+}
+
+export class Sessions {
+  constructor(
+    private readonly store: EphemeralStore,
+    private readonly accounts: AccountStore,
+    private readonly tokens: SessionTokens,
+    private readonly clock: Clock,
+    private readonly sessionTtlMs: number,
+  ) {}
+
+  start(account: Account, projection: Projection): Promise<IssuedSession> {
+    return this.issue(account, { accountId: account.id, projection, endsAt: this.clock.now() + this.sessionTtlMs });
+  }
+
+  /** A valid, unexpired token whose session still exists; null otherwise. */
+  async authenticate(token: string): Promise<AuthenticatedSession | null> {
+    const claims = await this.tokens.verify(token);
+    if (!claims) return null;
+    const record = await this.read(claims.jti);
+    if (!record || record.accountId !== claims.user.id) return null;
+    return { accountId: record.accountId, sessionId: claims.jti };
+  }
+
+  /** The live, not deactivated account behind a token; null otherwise. */
+  async account(token: string): Promise<Account | null> {
+    const session = await this.authenticate(token);
+    if (!session) return null;
+    const account = await this.accounts.findById(session.accountId);
+    return account && !account.deactivated ? account : null;
+  }
+
+  /** Replaces the token's session with a new one; null when it was already used, ended or revoked. */
+  async refresh(token: string): Promise<IssuedSession | null> {
+    const claims = await this.tokens.verify(token, { allowExpired: true });
+    if (!claims) return null;
+    // take(): of two concurrent refreshes of one token, only one gets the session.
+    const raw = await this.store.take(key(claims.jti));
+    const record = raw ? (JSON.parse(raw) as SessionRecord) : null;
+    if (!record || record.accountId !== claims.user.id || record.endsAt <= this.clock.now()) return null;
+    const account = await this.accounts.findById(record.accountId);
+    if (!account || account.deactivated) return null;
+    return this.issue(account, record);
+  }
+
+  /** Ends the token's session; false when the token is not genuine. */
+  async end(token: string): Promise<boolean> {
+    const claims = await this.tokens.verify(token, { allowExpired: true });
+    if (!claims) return false;
+    await this.store.delete(key(claims.jti));
+    return true;
+  }
+
+  private async issue(account: Account, record: SessionRecord): Promise<IssuedSession> {
+    const sessionId = randomBytes(24).toString("base64url");
+    const ttlMs = record.endsAt - this.clock.now();
+    await this.store.set(key(sessionId), JSON.stringify(record), ttlMs);
+    const { token, expiresAt } = await this.tokens.sign(userClaims(account, record.projection), sessionId);
+    return { accountId: account.id, token, expiresAt, endsAt: new Date(record.endsAt) };
+  }
+
+  private async read(sessionId: string): Promise<SessionRecord | null> {
+    const raw = await this.store.get(key(sessionId));
+    if (!raw) return null;
+    const record = JSON.parse(raw) as SessionRecord;
+    return record.endsAt > this.clock.now() ? record : null;
+  }
+}
+
+const key = (sessionId: string) => `session:${sessionId}`;
+
+function userClaims(account: Account, projection: Projection): UserClaims {
+  const user: UserClaims = { id: account.id };
+  if (projection.profile) {
+    user.username = account.username;
+    user.fullName = account.fullName;
+    if (account.email) user.primaryEmail = account.email;
+  }
+  if (projection.permissions) user.permissions = account.permissions;
+  return user;
+}

@@ -1,0 +1,84 @@
+// The session token: a JWT (EdDSA, algorithm pinned at verification) whose `jti`
+// names a server-side session, so that a token can be revoked before it expires.
+import { decodeJwt, jwtVerify, SignJWT, type JWTPayload } from "jose";
+import type { Clock } from "../clock.js";
+import type { KeyRing } from "./key-ring.js";
+
+const TYP = "session+jwt";
+
+/** What the token says about the user, per the sign-in's projection. */
+export interface UserClaims {
+  id: string;
+  username?: string;
+  fullName?: string;
+  primaryEmail?: string;
+  permissions?: string[];
+}
+
+export interface SessionClaims {
+  user: UserClaims;
+  jti: string;
+  iat: number;
+  exp: number;
+}
+
+export class SessionTokens {
+  constructor(
+    private readonly keys: KeyRing,
+    private readonly issuer: string,
+    private readonly clock: Clock,
+    readonly ttlMs: number,
+  ) {}
+
+  async sign(user: UserClaims, sessionId: string): Promise<{ token: string; expiresAt: Date }> {
+    const iat = Math.floor(this.clock.now() / 1000);
+    const exp = iat + Math.floor(this.ttlMs / 1000);
+    const { kid, key } = this.keys.signing();
+    const token = await new SignJWT({ user })
+      .setProtectedHeader({ alg: this.keys.alg, kid, typ: TYP })
+      .setIssuer(this.issuer)
+      .setJti(sessionId)
+      .setIssuedAt(iat)
+      .setExpirationTime(exp)
+      .sign(key);
+    return { token, expiresAt: new Date(exp * 1000) };
+  }
+
+  /**
+   * The claims of a genuine token, or null. With `allowExpired`, an expired token
+   * still counts (refresh and sign-out work after the 15 minutes, while the session lives).
+   */
+  async verify(token: string, opts: { allowExpired?: boolean } = {}): Promise<SessionClaims | null> {
+    try {
+      let now = new Date(this.clock.now());
+      if (opts.allowExpired) {
+        // Checked as of the token's own issue time; the signature still covers `iat`.
+        const iat = decodeJwt(token).iat;
+        if (typeof iat !== "number") return null;
+        now = new Date(Math.min(now.getTime(), iat * 1000));
+      }
+      const { payload } = await jwtVerify(token, (header) => this.keyFor(header.kid), {
+        algorithms: [this.keys.alg],
+        issuer: this.issuer,
+        typ: TYP,
+        currentDate: now,
+        requiredClaims: ["jti", "iat", "exp"],
+      });
+      return asSessionClaims(payload);
+    } catch {
+      return null;
+    }
+  }
+
+  private keyFor(kid: string | undefined) {
+    const key = this.keys.verification(kid);
+    if (!key) throw new Error("unknown kid");
+    return key;
+  }
+}
+
+function asSessionClaims(p: JWTPayload): SessionClaims | null {
+  const user = p.user as UserClaims | undefined;
+  if (!user || typeof user.id !== "string" || typeof p.jti !== "string") return null;
+  return { user, jti: p.jti, iat: p.iat!, exp: p.exp! };
+}

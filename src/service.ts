@@ -1,0 +1,106 @@
+// Composition root: config -> stores -> core -> transports -> listening port.
+// Used by main.ts and by the tests, which start real services on free ports.
+import { readFile } from "node:fs/promises";
+import { pino } from "pino";
+import type { Config } from "./config.js";
+import { applyBootstrap, BootstrapError, parseBootstrap } from "./core/bootstrap.js";
+import { systemClock, type Clock } from "./core/clock.js";
+import type { EphemeralStore } from "./core/ephemeral.js";
+import type { Logger } from "./core/logger.js";
+import { TotpEnrollment } from "./core/otp/enrollment.js";
+import { TotpVerifier } from "./core/otp/totp.js";
+import { PasswordHasher } from "./core/password/hasher.js";
+import { Sessions } from "./core/sessions/sessions.js";
+import { SignIn } from "./core/sign-in/sign-in.js";
+import { KeyRing } from "./core/tokens/key-ring.js";
+import { SessionTokens } from "./core/tokens/session-token.js";
+import { MemoryEphemeralStore } from "./stores/memory/ephemeral.js";
+import { PostgresAccountStore } from "./stores/postgres/accounts.js";
+import { openDatabase } from "./stores/postgres/database.js";
+import { PostgresKeyStore } from "./stores/postgres/keys.js";
+import { migrate } from "./stores/postgres/migrations.js";
+import { RedisEphemeralStore } from "./stores/redis/ephemeral.js";
+import { cookiePolicy } from "./transport/connect/credentials.js";
+import { implementations } from "./transport/connect/routes.js";
+import { createHandler } from "./transport/handler.js";
+import { listen } from "./transport/server.js";
+
+export const VERSION = "0.1.0";
+
+export interface Service {
+  url: string;
+  close(): Promise<void>;
+}
+
+export interface ServiceOptions {
+  clock?: Clock;
+  log?: Logger;
+}
+
+export async function startService(config: Config, opts: ServiceOptions = {}): Promise<Service> {
+  const clock = opts.clock ?? systemClock;
+  const log = opts.log ?? pino({ level: config.logLevel });
+  const cleanup: Array<() => Promise<unknown>> = [];
+  const closeAll = async () => {
+    for (const fn of cleanup.reverse()) await fn().catch((err) => log.warn({ err }, "error while closing"));
+  };
+
+  try {
+    const db = await openDatabase({ url: config.databaseUrl ?? undefined, dataDir: config.dataDir, schema: config.databaseSchema });
+    cleanup.push(() => db.close());
+    await migrate(db);
+
+    const store = await openEphemeralStore(config, clock);
+    cleanup.push(() => store.close());
+
+    const accounts = new PostgresAccountStore(db);
+    const hasher = new PasswordHasher(config.argon2);
+    const totp = new TotpVerifier(store, clock);
+    const keys = await KeyRing.load(new PostgresKeyStore(db), "session", "EdDSA");
+    const tokens = new SessionTokens(keys, config.tokenIssuer, clock, config.sessionTokenTtlSeconds * 1000);
+
+    if (config.bootstrapFile) {
+      const users = parseBootstrapFile(config.bootstrapFile, await readFile(config.bootstrapFile, "utf8").catch((err) => {
+        throw new BootstrapError(`SIGNIN_BOOTSTRAP: cannot read ${config.bootstrapFile}: ${(err as Error).message}`);
+      }));
+      const n = await applyBootstrap(users, accounts, hasher);
+      log.info({ accounts: n }, "bootstrap applied");
+    }
+
+    const impls = implementations({
+      accounts,
+      signIn: new SignIn(accounts, hasher, totp, log),
+      sessions: new Sessions(store, accounts, tokens, clock, config.sessionTtlSeconds * 1000),
+      enrollment: new TotpEnrollment(accounts, store, totp, hasher, config.totpIssuer),
+      cookie: cookiePolicy(config.cookieSecure),
+      clock,
+    });
+    const handler = createHandler(impls, { maxBodyBytes: config.maxBodyBytes, version: VERSION, log });
+    const server = await listen(handler, config);
+    cleanup.push(() => server.close());
+    return { url: server.url, close: closeAll };
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
+}
+
+function parseBootstrapFile(file: string, text: string) {
+  try {
+    return parseBootstrap(text);
+  } catch (err) {
+    throw new BootstrapError(`SIGNIN_BOOTSTRAP ${file}: ${(err as Error).message}`);
+  }
+}
+
+async function openEphemeralStore(config: Config, clock: Clock): Promise<EphemeralStore> {
+  if (!config.redisUrl) return new MemoryEphemeralStore(clock);
+  const redis = new RedisEphemeralStore(config.redisUrl, config.redisKeyPrefix);
+  try {
+    await redis.ready();
+  } catch (err) {
+    await redis.close();
+    throw new Error(`REDIS_URL: cannot reach Redis: ${(err as Error).message}`);
+  }
+  return redis;
+}

@@ -1,0 +1,69 @@
+// One query interface over the real PostgreSQL server (pg pool, when DATABASE_URL is set)
+// and the embedded PGlite (a data folder, for running with nothing installed).
+import { PGlite } from "@electric-sql/pglite";
+import pg from "pg";
+
+export interface Queryable {
+  query<T = Record<string, unknown>>(text: string, params?: unknown[]): Promise<T[]>;
+}
+
+export interface Database extends Queryable {
+  /** Runs `fn` in one transaction; it is rolled back when `fn` throws. */
+  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+export interface DatabaseOptions {
+  /** postgres:// URL; without it, PGlite in `dataDir`. */
+  url?: string;
+  /** PGlite folder, or "memory://" for a throw-away database. */
+  dataDir: string;
+  /** Schema holding the tables (created when missing); tests use one per run. */
+  schema: string;
+}
+
+const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+
+export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
+  if (!SCHEMA_NAME.test(opts.schema)) throw new Error(`invalid schema name: ${opts.schema}`);
+  const db = opts.url ? openPool(opts.url, opts.schema) : await openPGlite(opts.dataDir, opts.schema);
+  await db.query(`CREATE SCHEMA IF NOT EXISTS ${opts.schema}`);
+  return db;
+}
+
+function openPool(url: string, schema: string): Database {
+  const pool = new pg.Pool({ connectionString: url, options: `-c search_path=${schema}`, max: 10 });
+  // An idle client losing its connection must not crash the process; the pool replaces it.
+  pool.on("error", () => {});
+  const run = async <T>(q: pg.Pool | pg.PoolClient, text: string, params?: unknown[]) =>
+    (await q.query(text, params)).rows as T[];
+  return {
+    query: (text, params) => run(pool, text, params),
+    async transaction(fn) {
+      const client = await pool.connect();
+      try {
+        await client.query("BEGIN");
+        const result = await fn({ query: (text, params) => run(client, text, params) });
+        await client.query("COMMIT");
+        return result;
+      } catch (err) {
+        await client.query("ROLLBACK").catch(() => {});
+        throw err;
+      } finally {
+        client.release();
+      }
+    },
+    close: () => pool.end(),
+  };
+}
+
+async function openPGlite(dataDir: string, schema: string): Promise<Database> {
+  const lite = await PGlite.create(dataDir);
+  // One connection, so the search_path set here holds for every later query.
+  await lite.exec(`CREATE SCHEMA IF NOT EXISTS ${schema}; SET search_path TO ${schema}`);
+  return {
+    query: async (text, params) => (await lite.query(text, params)).rows as never,
+    transaction: (fn) => lite.transaction((tx) => fn({ query: async (text, params) => (await tx.query(text, params)).rows as never })),
+    close: () => lite.close(),
+  };
+}

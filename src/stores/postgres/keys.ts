@@ -1,0 +1,45 @@
+// KeyStore on PostgreSQL/PGlite: signing keys survive restarts and are shared by instances.
+import type { JWK } from "jose";
+import type { KeyStore, StoredKey } from "../../core/tokens/key-ring.js";
+import type { Database } from "./database.js";
+
+interface Row {
+  kid: string;
+  alg: string;
+  public_jwk: JWK;
+  private_jwk: JWK;
+  created_at: Date;
+}
+
+export class PostgresKeyStore implements KeyStore {
+  constructor(private readonly db: Database) {}
+
+  loadOrCreate(purpose: string, generate: () => Promise<StoredKey>): Promise<StoredKey[]> {
+    return this.db.transaction(async (tx) => {
+      // Serialises concurrent first starts: the second one finds the first one's key.
+      await tx.query("SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.keys.' || $1))", [purpose]);
+      const select = () =>
+        tx.query<Row>(
+          `SELECT kid, alg, public_jwk, private_jwk, created_at FROM signing_keys
+           WHERE purpose = $1 AND retired_at IS NULL ORDER BY created_at DESC`,
+          [purpose],
+        );
+      let rows = await select();
+      if (rows.length === 0) {
+        const k = await generate();
+        await tx.query(
+          "INSERT INTO signing_keys (kid, purpose, alg, public_jwk, private_jwk, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+          [k.kid, purpose, k.alg, JSON.stringify(k.publicJwk), JSON.stringify(k.privateJwk), k.createdAt],
+        );
+        rows = await select();
+      }
+      return rows.map((r) => ({
+        kid: r.kid,
+        alg: r.alg,
+        publicJwk: r.public_jwk,
+        privateJwk: r.private_jwk,
+        createdAt: new Date(r.created_at),
+      }));
+    });
+  }
+}

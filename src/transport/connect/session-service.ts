@@ -1,0 +1,79 @@
+// SessionService: sign-in with a cookie or a bearer token, refresh (rotation) and sign-out.
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
+import type { IssueTokenRequest, SetCookieRequest } from "../../../gen/signin/session/v1/session_pb.js";
+import { SessionService } from "../../../gen/signin/session/v1/session_pb.js";
+import type { IssuedSession } from "../../core/sessions/sessions.js";
+import { clearedCookie, presentedToken, sessionCookie } from "./credentials.js";
+import type { ServiceDeps } from "./deps.js";
+import { reject, unwrap } from "./errors.js";
+import { RequestCheck } from "./validate.js";
+
+const MAX_LOGIN_LENGTH = 320;
+const MAX_PASSWORD_LENGTH = 1024;
+const MAX_TOKEN_LENGTH = 4096;
+
+export function sessionService(deps: ServiceDeps): ServiceImpl<typeof SessionService> {
+  const { sessions } = deps;
+
+  async function signIn(req: SetCookieRequest | IssueTokenRequest): Promise<IssuedSession> {
+    const factor = req.secondaryAuthFactor;
+    new RequestCheck()
+      .text("user", req.user, MAX_LOGIN_LENGTH)
+      .text("password", req.password, MAX_PASSWORD_LENGTH)
+      .that("secondaryAuthFactor.type", !factor || factor.type !== "", '"secondaryAuthFactor.type" is required')
+      .that("secondaryAuthFactor.type", factor?.type !== "PASSWORD", '"secondaryAuthFactor.type" must not be "PASSWORD"')
+      .that("secondaryAuthFactor.token", !factor || factor.token !== "", '"secondaryAuthFactor.token" is required')
+      .done();
+    const account = unwrap(
+      await deps.signIn.signIn({ login: req.user, password: req.password, secondFactor: factor }),
+    );
+    return sessions.start(account, {
+      profile: req.projection?.profile ?? false,
+      permissions: req.projection?.permissions ?? false,
+    });
+  }
+
+  const setCookie = (ctx: HandlerContext, s: IssuedSession) =>
+    ctx.responseHeader.append("set-cookie", sessionCookie(deps.cookie, s.token, s.endsAt, deps.clock.now()));
+  const cookieToken = (ctx: HandlerContext) =>
+    presentedToken(ctx.requestHeader, deps.cookie.name) ?? reject("NOT_AUTHENTICATED");
+  const checkToken = (token: string) => new RequestCheck().text("token", token, MAX_TOKEN_LENGTH).done();
+
+  return {
+    async setCookie(req, ctx) {
+      const session = await signIn(req);
+      setCookie(ctx, session);
+      return { user: { id: session.accountId } };
+    },
+
+    async refreshCookie(_req, ctx) {
+      const session = (await sessions.refresh(cookieToken(ctx))) ?? reject("NOT_AUTHENTICATED");
+      setCookie(ctx, session);
+      return { user: { id: session.accountId } };
+    },
+
+    async destroyCookie(_req, ctx) {
+      if (!(await sessions.end(cookieToken(ctx)))) reject("NOT_AUTHENTICATED");
+      ctx.responseHeader.append("set-cookie", clearedCookie(deps.cookie));
+      return {};
+    },
+
+    async issueToken(req) {
+      const session = await signIn(req);
+      return { token: session.token, expiresAt: timestampFromDate(session.expiresAt) };
+    },
+
+    async refreshToken(req) {
+      checkToken(req.token);
+      const session = (await sessions.refresh(req.token)) ?? reject("INVALID_TOKEN");
+      return { token: session.token, expiresAt: timestampFromDate(session.expiresAt) };
+    },
+
+    async destroyToken(req) {
+      checkToken(req.token);
+      if (!(await sessions.end(req.token))) reject("INVALID_TOKEN");
+      return {};
+    },
+  };
+}

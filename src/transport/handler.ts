@@ -1,0 +1,44 @@
+// The request handler behind the port: Connect/gRPC/gRPC-Web routes first, then the
+// legacy REST paths, the API documents, and a JSON 404 for everything else.
+import { connectNodeAdapter } from "@connectrpc/connect-node";
+import type { Logger } from "../core/logger.js";
+import { routes, type Implementations } from "./connect/routes.js";
+import { sendJson, type Req, type Res } from "./legacy/http.js";
+import { yeepOpenApi } from "./legacy/openapi.js";
+import { YEEP_NOT_FOUND } from "./legacy/yeep-envelope.js";
+import { yeepHandler, yeepRoutes } from "./legacy/yeep-routes.js";
+import type { Handler } from "./server.js";
+
+export interface HandlerOptions {
+  maxBodyBytes: number;
+  version: string;
+  log: Logger;
+}
+
+export function createHandler(impls: Implementations, opts: HandlerOptions): Handler {
+  const table = yeepRoutes(impls);
+  const yeep = yeepHandler(table, opts);
+  const docs = yeepOpenApi(table.values(), opts.version);
+
+  const fallback = async (req: Req, res: Res) => {
+    const path = (req.url ?? "/").split("?", 1)[0]!;
+    if (path === "/api/docs" && (req.method === "GET" || req.method === "HEAD")) {
+      return sendJson(res, 200, docs, { "cache-control": "public, max-age=300" });
+    }
+    if (await yeep(req, res, path)) return;
+    sendJson(res, 404, path.startsWith("/api/") ? YEEP_NOT_FOUND : { code: "not_found", message: "Not found" });
+  };
+
+  return connectNodeAdapter({
+    routes: routes(impls),
+    readMaxBytes: opts.maxBodyBytes,
+    fallback: (req, nodeRes) => {
+      const res = nodeRes as Res;
+      fallback(req, res).catch((err) => {
+        opts.log.error({ err }, "unhandled error");
+        if (!res.headersSent) sendJson(res, 500, { code: "internal", message: "Internal server error" });
+        else res.end();
+      });
+    },
+  }) as Handler;
+}

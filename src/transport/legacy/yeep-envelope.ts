@@ -1,0 +1,55 @@
+// The Yeep envelope, rendered here and nowhere else: `{ok: true, ...}` or
+// `{ok: false, error: {code, message, ...}}`, with the Yeep error numbers in one table.
+import { Code, ConnectError } from "@connectrpc/connect";
+import type { Failure, FailureReason } from "../../core/failure.js";
+
+const YEEP_CODES: Record<FailureReason, number> = {
+  INVALID_REQUEST: 400,
+  NOT_AUTHENTICATED: 10000,
+  ACCOUNT_NOT_FOUND: 10001,
+  INVALID_CREDENTIALS: 10002,
+  FORBIDDEN: 10012,
+  ACCOUNT_DEACTIVATED: 10022,
+  INVALID_TOKEN: 10029,
+  INVALID_ENROLLMENT_CODE: 10031,
+  FACTOR_ALREADY_EXISTS: 10032,
+  FACTOR_NOT_FOUND: 10033,
+  SECOND_FACTOR_REQUIRED: 10034,
+  INVALID_SECOND_FACTOR: 10035,
+};
+
+export interface YeepError {
+  code: number;
+  message: string;
+  details?: Array<{ message: string; path: string[] }>;
+  applicableAuthFactorTypes?: string[];
+}
+
+export const yeepOk = (body: object) => ({ ok: true, ...body });
+
+export const yeepError = (error: YeepError) => ({ ok: false, error });
+
+export function yeepFailure(failure: Failure) {
+  const error: YeepError = { code: YEEP_CODES[failure.reason], message: failure.message };
+  if (failure.fieldViolations) {
+    error.details = failure.fieldViolations.map((v) => ({ message: v.description, path: v.field.split(".") }));
+  }
+  if (failure.applicableAuthFactorTypes) error.applicableAuthFactorTypes = failure.applicableAuthFactorTypes;
+  return yeepError(error);
+}
+
+/** Invalid request body: the answer for anything that is not a well-formed request. */
+export function yeepInvalidBody(details: Array<{ message: string; path: string[] }>) {
+  return yeepError({ code: 400, message: "Invalid request body", details });
+}
+
+/** Errors raised by the RPC layer itself rather than the core (e.g. a cancelled request). */
+export function yeepFromConnectError(err: ConnectError) {
+  if (err.code === Code.InvalidArgument) return yeepInvalidBody([{ message: err.rawMessage, path: [] }]);
+  return yeepError({ code: 500, message: "Internal server error" });
+}
+
+export const YEEP_TOO_LARGE = yeepError({ code: 413, message: "Request body too large" });
+export const YEEP_NOT_FOUND = yeepError({ code: 404, message: "Resource not found" });
+export const YEEP_METHOD_NOT_ALLOWED = yeepError({ code: 405, message: "Method not allowed; use POST" });
+export const YEEP_INTERNAL = yeepError({ code: 500, message: "Internal server error" });

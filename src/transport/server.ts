@@ -1,0 +1,86 @@
+// One port for everything: Connect, gRPC and gRPC-Web on every RPC, plus the legacy REST
+// paths. Cleartext: a small net.Server sniffs the HTTP/2 preface and hands each connection
+// to the HTTP/1.1 or the h2c server. With TLS: ALPN picks h2 or http/1.1.
+import { readFileSync } from "node:fs";
+import http from "node:http";
+import http2 from "node:http2";
+import net from "node:net";
+import type { AddressInfo } from "node:net";
+
+export type Handler = (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse) => void;
+
+export interface ListenOptions {
+  host: string;
+  port: number;
+  tls: { cert: string; key: string } | null;
+}
+
+export interface Listening {
+  url: string;
+  close(): Promise<void>;
+}
+
+const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
+
+export async function listen(handler: Handler, opts: ListenOptions): Promise<Listening> {
+  const sockets = new Set<net.Socket>();
+  let front: net.Server;
+  let closeInner: () => void;
+
+  if (opts.tls) {
+    const secure = http2.createSecureServer(
+      { cert: readFileSync(opts.tls.cert), key: readFileSync(opts.tls.key), allowHTTP1: true },
+      handler as never,
+    );
+    front = secure;
+    closeInner = () => {};
+  } else {
+    const h1 = http.createServer(handler as http.RequestListener);
+    const h2 = http2.createServer(handler as never);
+    front = net.createServer((socket) => sniff(socket, h1, h2));
+    closeInner = () => h1.closeAllConnections();
+  }
+  front.on("connection", (socket: net.Socket) => {
+    sockets.add(socket);
+    socket.once("close", () => sockets.delete(socket));
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    front.once("error", reject);
+    front.listen(opts.port, opts.host, () => resolve());
+  });
+  const { port } = front.address() as AddressInfo;
+  const host = opts.host.includes(":") ? `[${opts.host}]` : opts.host;
+  return {
+    url: `${opts.tls ? "https" : "http"}://${host}:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        front.close(() => resolve());
+        closeInner();
+        for (const socket of sockets) socket.destroy();
+      }),
+  };
+}
+
+/** Reads until the first bytes tell HTTP/2's preface from anything else, then hands over. */
+function sniff(socket: net.Socket, h1: http.Server, h2: http2.Http2Server): void {
+  let seen = Buffer.alloc(0);
+  const onData = (chunk: Buffer) => {
+    seen = Buffer.concat([seen, chunk]);
+    const n = Math.min(seen.length, PREFACE.length);
+    if (!seen.subarray(0, n).equals(PREFACE.subarray(0, n))) handOver(h1);
+    else if (seen.length >= PREFACE.length) handOver(h2);
+  };
+  const handOver = (server: net.Server) => {
+    socket.off("data", onData);
+    socket.off("error", onError);
+    socket.pause();
+    socket.unshift(seen);
+    server.emit("connection", socket);
+    // The HTTP/2 session reads what is buffered itself; the HTTP/1 parser needs the flow back.
+    if (server === h1) process.nextTick(() => socket.resume());
+  };
+  const onError = () => socket.destroy();
+  socket.on("error", onError);
+  socket.on("data", onData);
+}
