@@ -46,6 +46,8 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
   };
 
   try {
+    // Checked whole before anything is opened or written.
+    const bootstrap = config.bootstrapFile ? await readBootstrap(config.bootstrapFile) : null;
     const db = await openDatabase({ url: config.databaseUrl ?? undefined, dataDir: config.dataDir, schema: config.databaseSchema });
     cleanup.push(() => db.close());
     await migrate(db);
@@ -59,13 +61,7 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
     const keys = await KeyRing.load(new PostgresKeyStore(db), "session", "EdDSA");
     const tokens = new SessionTokens(keys, config.tokenIssuer, clock, config.sessionTokenTtlSeconds * 1000);
 
-    if (config.bootstrapFile) {
-      const users = parseBootstrapFile(config.bootstrapFile, await readFile(config.bootstrapFile, "utf8").catch((err) => {
-        throw new BootstrapError(`SIGNIN_BOOTSTRAP: cannot read ${config.bootstrapFile}: ${(err as Error).message}`);
-      }));
-      const n = await applyBootstrap(users, accounts, hasher);
-      log.info({ accounts: n }, "bootstrap applied");
-    }
+    if (bootstrap) log.info({ accounts: await applyBootstrap(bootstrap, accounts, hasher) }, "bootstrap applied");
 
     const impls = implementations({
       accounts,
@@ -85,7 +81,10 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
   }
 }
 
-function parseBootstrapFile(file: string, text: string) {
+async function readBootstrap(file: string) {
+  const text = await readFile(file, "utf8").catch((err: Error) => {
+    throw new BootstrapError(`SIGNIN_BOOTSTRAP: cannot read ${file}: ${err.message}`);
+  });
   try {
     return parseBootstrap(text);
   } catch (err) {

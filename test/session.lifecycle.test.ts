@@ -36,7 +36,8 @@ describe("cookie sessions", () => {
 
   it("accepts the session as a cookie, as Authorization: Cookie and as Authorization: Bearer", async () => {
     const { token } = await signIn();
-    for (const headers of [{ cookie: `other=1; session=${token}` }, { authorization: `Cookie ${token}` }, { authorization: `Bearer ${token}` }]) {
+    const ways: Record<string, string>[] = [{ cookie: `other=1; session=${token}` }, { authorization: `Cookie ${token}` }, { authorization: `Bearer ${token}` }];
+    for (const headers of ways) {
       const res = await info(headers);
       expect(res.json).toMatchObject({ ok: true, user: { id: COYOTE.id, username: "coyote" } });
     }
@@ -45,7 +46,8 @@ describe("cookie sessions", () => {
   it("refuses anything else with 10000", async () => {
     const { token } = await signIn();
     const tampered = token.slice(0, -4) + (token.endsWith("AAAA") ? "BBBB" : "AAAA");
-    for (const headers of [{}, { authorization: `Basic ${token}` }, { authorization: `Bearer ${tampered}` }, { cookie: `session=${tampered}` }, { cookie: "session=" }]) {
+    const wrong: Record<string, string>[] = [{}, { authorization: `Basic ${token}` }, { authorization: `Bearer ${tampered}` }, { cookie: `session=${tampered}` }, { cookie: "session=" }];
+    for (const headers of wrong) {
       const res = await info(headers);
       expect(res.json.ok).toBe(false);
       expect(res.json.error.code).toBe(10000);
