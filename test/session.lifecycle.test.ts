@@ -1,8 +1,11 @@
 // Sessions over the Yeep-style paths: cookie attributes, the three ways of presenting a
 // session, rotation on refresh (the old token stops working), revocation on destroy, and
 // the bearer flavour.
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { COYOTE, post, startTestService, type TestService } from "./support/service.js";
+import { COYOTE, post, startTestService, uniqueName, type TestService } from "./support/service.js";
 
 const credentials = { user: "coyote", password: COYOTE.password };
 const cookieValue = (setCookie: string | null) => /^[^=]+=([^;]*)/.exec(setCookie ?? "")?.[1] ?? "";
@@ -151,5 +154,24 @@ describe("secure cookies", () => {
     const token = cookieValue(setCookie);
     expect((await post(`${svc.url}/api/user.info`, {}, { cookie: `__Host-session=${token}` })).json.ok).toBe(true);
     expect((await post(`${svc.url}/api/user.info`, {}, { cookie: `session=${token}` })).json.error.code).toBe(10000);
+  });
+});
+
+describe("restarts", () => {
+  it("a token issued before a restart is accepted after it (keys in the database, sessions in Redis)", async () => {
+    const env = {
+      DATA_DIR: mkdtempSync(join(tmpdir(), "signin-data-")),
+      DATABASE_SCHEMA: uniqueName("restart"),
+      REDIS_KEY_PREFIX: `${uniqueName("restart")}:`,
+    };
+    const first = await startTestService(env);
+    const { token } = (await post(`${first.url}/api/session.issueToken`, credentials)).json;
+    await first.close();
+    const second = await startTestService(env);
+    try {
+      expect((await post(`${second.url}/api/user.info`, {}, { authorization: `Bearer ${token}` })).json.user.id).toBe(COYOTE.id);
+    } finally {
+      await second.close();
+    }
   });
 });
