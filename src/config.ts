@@ -20,6 +20,10 @@ export interface Config {
   bootstrapFile: string | null;
   totpIssuer: string;
   logLevel: string;
+  defaultAppId: string;
+  accessTokenTtlSeconds: number;
+  masterKey: string | null;
+  sms: { webhookUrl: string | null; webhookSecret: string | null; devLogCodes: boolean };
 }
 
 /** The documented variables: name, default, meaning (README's table is this list). */
@@ -44,6 +48,12 @@ export const ENV_VARS: Array<[name: string, fallback: string, meaning: string]> 
   ["SIGNIN_BOOTSTRAP", "", "JSON file of accounts upserted at start-up."],
   ["TOTP_ISSUER", "Sign-in", "Issuer shown by authenticator apps."],
   ["LOG_LEVEL", "info", "pino level: fatal, error, warn, info, debug, trace, silent."],
+  ["DEFAULT_APP", "default", "App whose accounts the Yeep-style API serves (created when missing)."],
+  ["ACCESS_TOKEN_TTL", "86400", "Lifetime of a Cosync-style access-token, seconds."],
+  ["SIGNIN_MASTER_KEY", "", "Secret (at least 32 characters) encrypting private signing keys at rest."],
+  ["SMS_WEBHOOK_URL", "", "URL receiving {to, code, appId, purpose} to send SMS; unset = development sender (logs)."],
+  ["SMS_WEBHOOK_SECRET", "", "HMAC-SHA256 key signing webhook requests (required with SMS_WEBHOOK_URL)."],
+  ["SMS_DEV_LOG_CODES", "false", "true: the development sender logs the codes themselves (never in production)."],
 ];
 
 export class ConfigError extends Error {}
@@ -86,7 +96,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const redisUrl = str("REDIS_URL") || null;
   if (redisUrl && !/^rediss?:\/\//.test(redisUrl)) throw new ConfigError("REDIS_URL must start with redis:// or rediss://");
 
+  const masterKey = str("SIGNIN_MASTER_KEY") || null;
+  if (masterKey && masterKey.length < 32) throw new ConfigError("SIGNIN_MASTER_KEY must be at least 32 characters");
+  const webhookUrl = str("SMS_WEBHOOK_URL") || null;
+  if (webhookUrl && !/^https?:\/\//.test(webhookUrl)) throw new ConfigError("SMS_WEBHOOK_URL must be an http(s) URL");
+  const webhookSecret = str("SMS_WEBHOOK_SECRET") || null;
+  if (webhookUrl && !webhookSecret) throw new ConfigError("SMS_WEBHOOK_SECRET is required with SMS_WEBHOOK_URL");
+  const defaultAppId = str("DEFAULT_APP");
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(defaultAppId)) throw new ConfigError(`DEFAULT_APP is not a valid app id: "${defaultAppId}"`);
+
   return {
+    defaultAppId,
+    accessTokenTtlSeconds: int("ACCESS_TOKEN_TTL", 60, 365 * 24 * 3600),
+    masterKey,
+    sms: { webhookUrl, webhookSecret, devLogCodes: bool("SMS_DEV_LOG_CODES") },
     host: str("HOST"),
     port: int("PORT", 0, 65535),
     tls: cert ? { cert, key } : null,

@@ -7,7 +7,17 @@ import { applyBootstrap, BootstrapError, parseBootstrap } from "./core/bootstrap
 import { systemClock, type Clock } from "./core/clock.js";
 import type { EphemeralStore } from "./core/ephemeral.js";
 import type { Logger } from "./core/logger.js";
+import { AppUsers } from "./core/app-users/app-users.js";
+import { defaultApp } from "./core/apps/app.js";
+import { Challenges } from "./core/otp/challenges.js";
 import { TotpEnrollment } from "./core/otp/enrollment.js";
+import { LoginTokens } from "./core/sign-in/login-tokens.js";
+import { AppKeys, AppTokens } from "./core/tokens/app-tokens.js";
+import { Jwks } from "./core/tokens/jwks.js";
+import { KeyCipher } from "./core/tokens/key-cipher.js";
+import { DevelopmentSmsSender } from "./integrations/sms/development.js";
+import { WebhookSmsSender } from "./integrations/sms/webhook.js";
+import { PostgresAppStore } from "./stores/postgres/apps.js";
 import { TotpVerifier } from "./core/otp/totp.js";
 import { PasswordHasher } from "./core/password/hasher.js";
 import { Sessions } from "./core/sessions/sessions.js";
@@ -26,6 +36,8 @@ import { createHandler } from "./transport/handler.js";
 import { listen } from "./transport/server.js";
 
 export const VERSION = "0.1.0";
+/** Wrong codes a login token or a phone verification survives. */
+const MAX_CODE_ATTEMPTS = 5;
 
 export interface Service {
   url: string;
@@ -56,22 +68,40 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
     cleanup.push(() => store.close());
 
     const accounts = new PostgresAccountStore(db);
+    const apps = new PostgresAppStore(db);
+    const keyStore = new PostgresKeyStore(db, new KeyCipher(config.masterKey));
     const hasher = new PasswordHasher(config.argon2);
     const totp = new TotpVerifier(store, clock);
-    const keys = await KeyRing.load(new PostgresKeyStore(db), "session", "EdDSA");
-    const tokens = new SessionTokens(keys, config.tokenIssuer, clock, config.sessionTokenTtlSeconds * 1000);
+    const serviceKeys = await KeyRing.load(keyStore, "session", "EdDSA");
+    const appKeys = new AppKeys(keyStore);
+    const tokens = new SessionTokens(serviceKeys, config.tokenIssuer, clock, config.sessionTokenTtlSeconds * 1000);
+    const appTokens = new AppTokens(appKeys, serviceKeys, config.tokenIssuer, clock, config.accessTokenTtlSeconds * 1000);
+    const challenges = new Challenges(store, clock, MAX_CODE_ATTEMPTS);
+    const sms = config.sms.webhookUrl
+      ? new WebhookSmsSender(config.sms.webhookUrl, config.sms.webhookSecret!, clock)
+      : new DevelopmentSmsSender(log, config.sms.devLogCodes);
 
-    if (bootstrap) log.info({ accounts: await applyBootstrap(bootstrap, accounts, hasher) }, "bootstrap applied");
+    if (!(await apps.findById(config.defaultAppId))) await apps.upsert(defaultApp(config.defaultAppId));
+    if (bootstrap) {
+      const applied = await applyBootstrap(bootstrap, { apps, accounts, hasher, appKeys, defaultAppId: config.defaultAppId });
+      log.info(applied, "bootstrap applied");
+    }
 
     const impls = implementations({
       accounts,
+      apps,
+      defaultAppId: config.defaultAppId,
       signIn: new SignIn(accounts, hasher, totp, log),
       sessions: new Sessions(store, accounts, tokens, clock, config.sessionTtlSeconds * 1000),
-      enrollment: new TotpEnrollment(accounts, store, totp, hasher, config.totpIssuer),
+      enrollment: new TotpEnrollment(accounts, apps, store, totp, hasher, config.totpIssuer),
+      loginTokens: new LoginTokens(challenges, accounts, totp, sms, log),
+      appTokens,
+      appUsers: new AppUsers(apps, accounts, appTokens, challenges, sms, config.totpIssuer, log),
       cookie: cookiePolicy(config.cookieSecure),
       clock,
     });
-    const handler = createHandler(impls, { maxBodyBytes: config.maxBodyBytes, version: VERSION, log });
+    const jwks = new Jwks(serviceKeys, appKeys, apps);
+    const handler = createHandler(impls, { maxBodyBytes: config.maxBodyBytes, version: VERSION, log, jwks });
     const server = await listen(handler, config);
     cleanup.push(() => server.close());
     return { url: server.url, close: closeAll };

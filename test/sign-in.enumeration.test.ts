@@ -2,12 +2,14 @@
 // answer; deactivation is revealed only with the right password. Old hashes are upgraded.
 import { hash } from "@node-rs/argon2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { defaultApp } from "../src/core/apps/app.js";
 import { ManualClock } from "../src/core/clock.js";
 import { TotpVerifier } from "../src/core/otp/totp.js";
 import { PasswordHasher } from "../src/core/password/hasher.js";
 import { SignIn } from "../src/core/sign-in/sign-in.js";
 import { MemoryEphemeralStore } from "../src/stores/memory/ephemeral.js";
 import { PostgresAccountStore } from "../src/stores/postgres/accounts.js";
+import { PostgresAppStore } from "../src/stores/postgres/apps.js";
 import { openDatabase } from "../src/stores/postgres/database.js";
 import { migrate } from "../src/stores/postgres/migrations.js";
 import { COYOTE, post, startTestService, type TestService } from "./support/service.js";
@@ -59,6 +61,7 @@ describe("password hash upgrade", () => {
     const db = await openDatabase({ dataDir: "memory://", schema: "upgrade" });
     await migrate(db);
     const accounts = new PostgresAccountStore(db);
+    const apps = new PostgresAppStore(db);
     const params = { memoryKiB: 19456, iterations: 2, parallelism: 1 };
     const hasher = new PasswordHasher(params);
     const store = new MemoryEphemeralStore(new ManualClock());
@@ -67,16 +70,19 @@ describe("password hash upgrade", () => {
     try {
       const old = await hash(COYOTE.password, { algorithm: 2, memoryCost: 8192, timeCost: 1, parallelism: 1 } as never);
       expect(old).toMatch(/^\$argon2id\$v=19\$m=8192,t=1,p=1\$/);
-      await accounts.upsert({ id: COYOTE.id, username: COYOTE.username, email: COYOTE.email, passwordHash: old });
+      const app = defaultApp("default");
+      await apps.upsert(app);
+      await accounts.upsert({ id: COYOTE.id, appId: app.id, username: COYOTE.username, email: COYOTE.email, passwordHash: old });
+      const creds = (password: string) => ({ app, login: "coyote", password, form: "plain" as const });
 
-      expect((await signIn.signIn({ login: "coyote", password: "wrong" })).ok).toBe(false);
+      expect((await signIn.signIn(creds("wrong"))).ok).toBe(false);
       expect((await accounts.findById(COYOTE.id))!.passwordHash).toBe(old);
 
-      expect((await signIn.signIn({ login: "coyote", password: COYOTE.password })).ok).toBe(true);
+      expect((await signIn.signIn(creds(COYOTE.password))).ok).toBe(true);
       const upgraded = (await accounts.findById(COYOTE.id))!.passwordHash;
       expect(upgraded).toMatch(/^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
       expect(await hasher.verify(upgraded, COYOTE.password)).toStrictEqual({ ok: true, needsRehash: false });
-      expect((await signIn.signIn({ login: "coyote", password: COYOTE.password })).ok).toBe(true);
+      expect((await signIn.signIn(creds(COYOTE.password))).ok).toBe(true);
     } finally {
       await store.close();
       await db.close();

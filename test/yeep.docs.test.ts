@@ -29,7 +29,7 @@ async function yeepClient(baseUrl: string, bearer?: () => string | undefined) {
         headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
         body: JSON.stringify(body),
       });
-      const json = await res.json();
+      const json = (await res.json()) as any;
       if (!json.ok) throw Object.assign(new Error(json.error.message), { code: json.error.code, details: json.error.details });
       return json;
     };
@@ -48,7 +48,7 @@ describe("/api/docs", () => {
     const res = await fetch(`${svc.url}/api/docs`);
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toMatch(/^application\/json/);
-    const doc = await res.json();
+    const doc = (await res.json()) as any;
     expect(doc.openapi).toMatch(/^3\./);
     expect(Object.keys(doc.paths).sort()).toStrictEqual(METHODS.map((m) => `/api/${m}`).sort());
     for (const m of METHODS) expect(doc.paths[`/api/${m}`].post.operationId).toBe(m);

@@ -1,84 +1,152 @@
-// SIGNIN_BOOTSTRAP: accounts upserted at start-up, idempotently (a password that still
-// verifies keeps its hash). The whole file is checked before anything is written.
+// SIGNIN_BOOTSTRAP: apps and accounts upserted at start-up, idempotently (a password that
+// still verifies keeps its hash). The whole file is checked before anything is written.
 import { ACCOUNT_ID_PATTERN, loginKey, type AccountStore, type NewAccount } from "./accounts/account.js";
-import { normalizePassword, type PasswordHasher } from "./password/hasher.js";
+import type { AppStore, MetadataField, NewApp } from "./apps/app.js";
+import { E164 } from "./otp/sms.js";
+import type { PasswordHasher } from "./password/hasher.js";
+import { passwordSecret } from "./sign-in/sign-in.js";
+import type { AppKeys } from "./tokens/app-tokens.js";
 
 export class BootstrapError extends Error {}
 
 interface BootstrapUser {
   id?: string;
-  username: string;
+  app?: string;
+  username?: string;
+  handle?: string;
   email?: string;
   emailVerified?: boolean;
   password: string;
   fullName?: string;
   permissions?: string[];
   totpSecret?: string;
+  googleTwoFactor?: boolean;
   deactivated?: boolean;
+  status?: "active" | "suspended";
+  metadata?: Record<string, unknown>;
+  phone?: string;
+  phoneVerified?: boolean;
+  phoneTwoFactor?: boolean;
+}
+
+export interface Bootstrap {
+  apps: NewApp[];
+  users: BootstrapUser[];
 }
 
 const BASE32 = /^[A-Z2-7]+=*$/;
+const APP_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
-export function parseBootstrap(text: string): BootstrapUser[] {
+export function parseBootstrap(text: string): Bootstrap {
   let doc: unknown;
   try {
     doc = JSON.parse(text);
   } catch (err) {
     throw new BootstrapError(`not valid JSON: ${(err as Error).message}`);
   }
-  const users = (doc as { users?: unknown })?.users;
+  const { users, apps = [] } = (doc ?? {}) as { users?: unknown; apps?: unknown };
   if (!Array.isArray(users)) throw new BootstrapError('expected an object with a "users" array');
-  return users.map((u, i) => checkUser(u, `users[${i}]`));
+  if (!Array.isArray(apps)) throw new BootstrapError('"apps" must be an array');
+  return { apps: apps.map((a, i) => checkApp(a, `apps[${i}]`)), users: users.map((u, i) => checkUser(u, `users[${i}]`)) };
 }
 
-function checkUser(u: unknown, at: string): BootstrapUser {
-  if (typeof u !== "object" || u === null) throw new BootstrapError(`${at}: expected an object`);
-  const r = u as Record<string, unknown>;
+function checker(value: unknown, at: string) {
+  if (typeof value !== "object" || value === null) throw new BootstrapError(`${at}: expected an object`);
+  const r = value as Record<string, unknown>;
   const need = (cond: boolean, what: string) => {
     if (!cond) throw new BootstrapError(`${at}: ${what}`);
   };
-  const optional = (name: string, type: string) =>
-    need(r[name] === undefined || typeof r[name] === type, `"${name}" must be a ${type}`);
-  need(typeof r.username === "string" && r.username.trim() !== "", '"username" is required');
+  const optional = (name: string, type: string) => need(r[name] === undefined || typeof r[name] === type, `"${name}" must be a ${type}`);
+  const oneOf = (name: string, allowed: string[]) =>
+    need(r[name] === undefined || allowed.includes(r[name] as string), `"${name}" must be one of ${allowed.join(", ")}`);
+  return { r, need, optional, oneOf };
+}
+
+function checkApp(value: unknown, at: string): NewApp {
+  const { r, need, optional, oneOf } = checker(value, at);
+  need(typeof r.id === "string" && APP_ID.test(r.id), '"id" is required (letters, digits, _ . -)');
+  need(typeof r.appToken === "string" && r.appToken.length >= 16, '"appToken" is required (at least 16 characters)');
+  optional("name", "string");
+  optional("realmAppId", "string");
+  oneOf("status", ["active", "suspended", "deleted"]);
+  oneOf("twoFactor", ["none", "phone", "google"]);
+  oneOf("passwordPrehash", ["none", "md5"]);
+  const hours = r.jwtExpirationHours ?? 24;
+  need(Number.isInteger(hours) && (hours as number) >= 1 && (hours as number) <= 24 * 365, '"jwtExpirationHours" must be a whole number of hours');
+  const fields = r.metadataFields ?? [];
+  need(
+    Array.isArray(fields) &&
+      fields.every((f) => typeof f?.path === "string" && /^\w+(\.\w+)*$/.test(f.path) && (f.required === undefined || typeof f.required === "boolean")),
+    '"metadataFields" must be [{path: "a.b", fieldName, required}]',
+  );
+  return {
+    id: r.id as string,
+    name: (r.name as string) ?? (r.id as string),
+    appToken: r.appToken as string,
+    status: (r.status as NewApp["status"]) ?? "active",
+    twoFactor: (r.twoFactor as NewApp["twoFactor"]) ?? "none",
+    realmAppId: (r.realmAppId as string) ?? (r.id as string),
+    jwtExpirationHours: hours as number,
+    passwordPrehash: (r.passwordPrehash as NewApp["passwordPrehash"]) ?? "none",
+    metadataFields: (fields as MetadataField[]).map((f) => ({ path: f.path, fieldName: f.fieldName ?? f.path, required: f.required ?? false })),
+  };
+}
+
+function checkUser(value: unknown, at: string): BootstrapUser {
+  const { r, need, optional, oneOf } = checker(value, at);
+  const name = r.username ?? r.handle;
+  need(typeof name === "string" && name.trim() !== "", '"username" (or "handle") is required');
   need(typeof r.password === "string" && r.password !== "", '"password" is required');
   need(r.id === undefined || (typeof r.id === "string" && ACCOUNT_ID_PATTERN.test(r.id)), '"id" must be 24 lowercase hex characters');
-  optional("email", "string");
-  optional("emailVerified", "boolean");
-  optional("fullName", "string");
-  optional("deactivated", "boolean");
+  for (const key of ["app", "email", "fullName", "phone"]) optional(key, "string");
+  for (const key of ["emailVerified", "deactivated", "googleTwoFactor", "phoneVerified", "phoneTwoFactor"]) optional(key, "boolean");
+  oneOf("status", ["active", "suspended"]);
+  need(r.metadata === undefined || (typeof r.metadata === "object" && r.metadata !== null && !Array.isArray(r.metadata)), '"metadata" must be an object');
+  need(r.phone === undefined || E164.test(r.phone as string), '"phone" must be E.164, e.g. +15555550100');
   need(
     r.permissions === undefined || (Array.isArray(r.permissions) && r.permissions.every((p) => typeof p === "string")),
     '"permissions" must be an array of strings',
   );
-  need(
-    r.totpSecret === undefined || (typeof r.totpSecret === "string" && BASE32.test(r.totpSecret)),
-    '"totpSecret" must be base32 (A-Z, 2-7)',
-  );
+  need(r.totpSecret === undefined || (typeof r.totpSecret === "string" && BASE32.test(r.totpSecret)), '"totpSecret" must be base32 (A-Z, 2-7)');
+  need(r.googleTwoFactor !== true || r.totpSecret !== undefined, '"googleTwoFactor": true needs a "totpSecret"');
   return r as unknown as BootstrapUser;
 }
 
 export async function applyBootstrap(
-  users: BootstrapUser[],
-  accounts: AccountStore,
-  hasher: PasswordHasher,
-): Promise<number> {
-  for (const u of users) {
-    const existing = u.id ? await accounts.findById(u.id) : await accounts.findByLogin(loginKey(u.username));
-    const password = normalizePassword(u.password);
-    const kept = existing && (await hasher.verify(existing.passwordHash, password));
+  doc: Bootstrap,
+  deps: { apps: AppStore; accounts: AccountStore; hasher: PasswordHasher; appKeys: AppKeys; defaultAppId: string },
+): Promise<{ apps: number; users: number }> {
+  for (const app of doc.apps) {
+    await deps.apps.upsert(app);
+    await deps.appKeys.ring(app.id); // its RS256 key pair exists from creation on
+  }
+  for (const u of doc.users) {
+    const app = await deps.apps.findById(u.app ?? deps.defaultAppId);
+    if (!app) throw new BootstrapError(`user "${u.username ?? u.handle}": unknown app "${u.app}"`);
+    const username = (u.username ?? u.handle)!;
+    const email = u.email ?? (u.handle && !u.username ? u.handle : null);
+    const existing = u.id ? await deps.accounts.findById(u.id) : await deps.accounts.findByLogin(app.id, loginKey(username));
+    const secret = passwordSecret(app, u.password, "plain");
+    const kept = existing ? await deps.hasher.verify(existing.passwordHash, secret) : null;
+    const googleOff = u.googleTwoFactor === false;
     const account: NewAccount = {
       id: u.id ?? existing?.id,
-      username: u.username,
-      email: u.email ?? null,
+      appId: app.id,
+      username,
+      email,
       emailVerified: u.emailVerified ?? false,
       fullName: u.fullName ?? "",
-      passwordHash: kept && kept.ok && !kept.needsRehash ? existing.passwordHash : await hasher.hash(password),
+      passwordHash: existing && kept?.ok && !kept.needsRehash ? existing.passwordHash : await deps.hasher.hash(secret),
       permissions: u.permissions ?? [],
-      // A factor the user enrolled since is kept unless the file names one.
-      totpSecret: u.totpSecret ?? existing?.totpSecret ?? null,
-      deactivated: u.deactivated ?? false,
+      // A factor the user enrolled since is kept unless the file names one (or turns it off).
+      totpSecret: googleOff ? null : (u.totpSecret ?? existing?.totpSecret ?? null),
+      deactivated: u.deactivated ?? u.status === "suspended",
+      metadata: u.metadata ?? {},
+      phone: u.phone ?? null,
+      phoneVerified: u.phoneVerified ?? false,
+      phoneTwoFactor: u.phoneTwoFactor ?? false,
     };
-    await accounts.upsert(account);
+    await deps.accounts.upsert(account);
   }
-  return users.length;
+  return { apps: doc.apps.length, users: doc.users.length };
 }

@@ -12,5 +12,7 @@ export interface EphemeralStore {
    * Returns false when it is not: two concurrent uses of the same TOTP step cannot both pass.
    */
   advance(key: string, value: number, ttlMs: number): Promise<boolean>;
+  /** Adds one and returns the new count; the TTL is set when the counter is created. */
+  increment(key: string, ttlMs: number): Promise<number>;
   close(): Promise<void>;
 }

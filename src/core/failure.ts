@@ -13,6 +13,16 @@ export const FailureReason = {
   FACTOR_NOT_FOUND: "FACTOR_NOT_FOUND",
   SECOND_FACTOR_REQUIRED: "SECOND_FACTOR_REQUIRED",
   INVALID_SECOND_FACTOR: "INVALID_SECOND_FACTOR",
+  INVALID_APP_TOKEN: "INVALID_APP_TOKEN",
+  APP_DELETED: "APP_DELETED",
+  APP_SUSPENDED: "APP_SUSPENDED",
+  INVALID_METADATA: "INVALID_METADATA",
+  INVALID_LOGIN_TOKEN: "INVALID_LOGIN_TOKEN",
+  APP_HAS_NO_GOOGLE_TWO_FACTOR: "APP_HAS_NO_GOOGLE_TWO_FACTOR",
+  APP_HAS_NO_PHONE_TWO_FACTOR: "APP_HAS_NO_PHONE_TWO_FACTOR",
+  PHONE_NOT_VERIFIED: "PHONE_NOT_VERIFIED",
+  INVALID_CODE: "INVALID_CODE",
+  SMS_UNAVAILABLE: "SMS_UNAVAILABLE",
 } as const;
 export type FailureReason = (typeof FailureReason)[keyof typeof FailureReason];
 
@@ -20,6 +30,8 @@ export interface FieldViolation {
   /** Dotted path in the request's JSON, e.g. "secondaryAuthFactor.type". */
   field: string;
   description: string;
+  /** Absent, or present with a wrong value (Cosync tells 403 from 602 by this). */
+  kind: "missing" | "invalid";
 }
 
 export interface Failure {
@@ -46,6 +58,16 @@ const defaultMessages: Record<FailureReason, string> = {
   FACTOR_NOT_FOUND: "Authentication factor not found",
   SECOND_FACTOR_REQUIRED: "Secondary authentication factor required",
   INVALID_SECOND_FACTOR: "Invalid secondary authentication factor",
+  INVALID_APP_TOKEN: "Invalid app token",
+  APP_DELETED: "App no longer exists",
+  APP_SUSPENDED: "App is suspended",
+  INVALID_METADATA: "Required user metadata is missing",
+  INVALID_LOGIN_TOKEN: "Login token is invalid, expired or already used",
+  APP_HAS_NO_GOOGLE_TWO_FACTOR: "App does not use Google two-factor verification",
+  APP_HAS_NO_PHONE_TWO_FACTOR: "App does not use phone two-factor verification",
+  PHONE_NOT_VERIFIED: "User has no verified phone number",
+  INVALID_CODE: "Invalid or expired code",
+  SMS_UNAVAILABLE: "The SMS code could not be sent; please try again",
 };
 
 export function fail<T = never>(

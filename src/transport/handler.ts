@@ -2,7 +2,9 @@
 // legacy REST paths, the API documents, and a JSON 404 for everything else.
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { Logger } from "../core/logger.js";
+import type { Jwks } from "../core/tokens/jwks.js";
 import { routes, type Implementations } from "./connect/routes.js";
+import { cosyncHandler, cosyncRoutes } from "./legacy/cosync-routes.js";
 import { sendJson, type Req, type Res } from "./legacy/http.js";
 import { yeepOpenApi } from "./legacy/openapi.js";
 import { YEEP_NOT_FOUND } from "./legacy/yeep-envelope.js";
@@ -13,11 +15,13 @@ export interface HandlerOptions {
   maxBodyBytes: number;
   version: string;
   log: Logger;
+  jwks: Jwks;
 }
 
 export function createHandler(impls: Implementations, opts: HandlerOptions): Handler {
   const table = yeepRoutes(impls);
   const yeep = yeepHandler(table, opts);
+  const cosync = cosyncHandler(cosyncRoutes(impls), opts);
   const docs = yeepOpenApi(table.values(), opts.version);
 
   const fallback = async (req: Req, res: Res) => {
@@ -25,7 +29,10 @@ export function createHandler(impls: Implementations, opts: HandlerOptions): Han
     if (path === "/api/docs" && (req.method === "GET" || req.method === "HEAD")) {
       return sendJson(res, 200, docs, { "cache-control": "public, max-age=300" });
     }
-    if (await yeep(req, res, path)) return;
+    if (path === "/.well-known/jwks.json" && (req.method === "GET" || req.method === "HEAD")) {
+      return sendJson(res, 200, await opts.jwks.keys(), { "cache-control": "public, max-age=300" });
+    }
+    if ((await yeep(req, res, path)) || (await cosync(req, res, path))) return;
     sendJson(res, 404, path.startsWith("/api/") ? YEEP_NOT_FOUND : { code: "not_found", message: "Not found" });
   };
 

@@ -5,6 +5,8 @@ import { randomBytes } from "node:crypto";
 export interface Account {
   /** 24 hex characters, like a MongoDB ObjectId (the legacy API's ids). */
   id: string;
+  /** The app (tenant) the account belongs to; usernames and emails are unique per app. */
+  appId: string;
   username: string;
   email: string | null;
   emailVerified: boolean;
@@ -14,11 +16,19 @@ export interface Account {
   /** Base32 TOTP secret once a factor is active. */
   totpSecret: string | null;
   deactivated: boolean;
+  /** App-defined data; JWT claims come from it (see the app's metadata fields). */
+  metadata: Record<string, unknown>;
+  /** E.164 phone number. */
+  phone: string | null;
+  phoneVerified: boolean;
+  /** SMS second factor turned on (used only while the phone is verified). */
+  phoneTwoFactor: boolean;
   createdAt: Date;
 }
 
 export interface NewAccount {
   id?: string;
+  appId: string;
   username: string;
   email: string | null;
   emailVerified?: boolean;
@@ -27,16 +37,27 @@ export interface NewAccount {
   permissions?: string[];
   totpSecret?: string | null;
   deactivated?: boolean;
+  metadata?: Record<string, unknown>;
+  phone?: string | null;
+  phoneVerified?: boolean;
+  phoneTwoFactor?: boolean;
+}
+
+export interface PhoneState {
+  phone: string | null;
+  phoneVerified: boolean;
+  phoneTwoFactor: boolean;
 }
 
 export interface AccountStore {
-  /** By username or email, compared on their `loginKey` forms. */
-  findByLogin(loginKey: string): Promise<Account | null>;
+  /** By username or email within an app, compared on their `loginKey` forms. */
+  findByLogin(appId: string, loginKey: string): Promise<Account | null>;
   findById(id: string): Promise<Account | null>;
   /** Inserts, or updates the account with the same id (or, when no id is given, username). */
   upsert(account: NewAccount): Promise<Account>;
   setPasswordHash(id: string, passwordHash: string): Promise<void>;
   setTotpSecret(id: string, secret: string | null): Promise<void>;
+  setPhone(id: string, phone: PhoneState): Promise<void>;
 }
 
 /** Case-insensitive, Unicode-normalised form used to find an account by username or email. */

@@ -5,7 +5,9 @@ import QRCode from "qrcode";
 import type { Account, AccountStore } from "../accounts/account.js";
 import type { EphemeralStore } from "../ephemeral.js";
 import { fail, ok, type Result } from "../failure.js";
-import { normalizePassword, type PasswordHasher } from "../password/hasher.js";
+import type { AppStore } from "../apps/app.js";
+import type { PasswordHasher } from "../password/hasher.js";
+import { passwordSecret } from "../sign-in/sign-in.js";
 import { newTotpSecret, totpUri, type TotpVerifier } from "./totp.js";
 
 const PENDING_TTL_MS = 15 * 60 * 1000;
@@ -20,6 +22,7 @@ export interface PendingTotp {
 export class TotpEnrollment {
   constructor(
     private readonly accounts: AccountStore,
+    private readonly apps: AppStore,
     private readonly store: EphemeralStore,
     private readonly totp: TotpVerifier,
     private readonly hasher: PasswordHasher,
@@ -46,7 +49,10 @@ export class TotpEnrollment {
   }
 
   async eject(account: Account, password: string): Promise<Result<void>> {
-    const { ok: matches } = await this.hasher.verify(account.passwordHash, normalizePassword(password));
+    const app = await this.apps.findById(account.appId);
+    const { ok: matches } = app
+      ? await this.hasher.verify(account.passwordHash, passwordSecret(app, password, "plain"))
+      : { ok: false };
     if (!matches) return fail("INVALID_CREDENTIALS", { message: "Invalid password" });
     if (!account.totpSecret) return fail("FACTOR_NOT_FOUND");
     await this.accounts.setTotpSecret(account.id, null);

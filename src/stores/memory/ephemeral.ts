@@ -44,6 +44,13 @@ export class MemoryEphemeralStore implements EphemeralStore {
     return true;
   }
 
+  async increment(key: string, ttlMs: number): Promise<number> {
+    const current = this.live(key);
+    const n = (current ? Number(current.value) : 0) + 1;
+    this.entries.set(key, { value: String(n), expiresAt: current?.expiresAt ?? this.clock.now() + ttlMs });
+    return n;
+  }
+
   async close(): Promise<void> {
     clearInterval(this.sweeper);
     this.entries.clear();

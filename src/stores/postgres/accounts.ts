@@ -1,9 +1,17 @@
 // AccountStore on PostgreSQL/PGlite. Lookups go through the normalised `*_key` columns.
-import { loginKey, newAccountId, type Account, type AccountStore, type NewAccount } from "../../core/accounts/account.js";
+import {
+  loginKey,
+  newAccountId,
+  type Account,
+  type AccountStore,
+  type NewAccount,
+  type PhoneState,
+} from "../../core/accounts/account.js";
 import type { Queryable } from "./database.js";
 
 interface Row {
   id: string;
+  app_id: string;
   username: string;
   email: string | null;
   email_verified: boolean;
@@ -12,20 +20,24 @@ interface Row {
   permissions: string[];
   totp_secret: string | null;
   deactivated: boolean;
+  metadata: Record<string, unknown>;
+  phone: string | null;
+  phone_verified: boolean;
+  phone_two_factor: boolean;
   created_at: Date;
 }
 
-const COLUMNS =
-  "id, username, email, email_verified, full_name, password_hash, permissions, totp_secret, deactivated, created_at";
+const COLUMNS = `id, app_id, username, email, email_verified, full_name, password_hash, permissions, totp_secret,
+  deactivated, metadata, phone, phone_verified, phone_two_factor, created_at`;
 
 export class PostgresAccountStore implements AccountStore {
   constructor(private readonly db: Queryable) {}
 
-  async findByLogin(key: string): Promise<Account | null> {
+  async findByLogin(appId: string, key: string): Promise<Account | null> {
     const rows = await this.db.query<Row>(
-      `SELECT ${COLUMNS} FROM accounts WHERE username_key = $1 OR email_key = $1
-       ORDER BY (username_key = $1) DESC LIMIT 1`,
-      [key],
+      `SELECT ${COLUMNS} FROM accounts WHERE app_id = $1 AND (username_key = $2 OR email_key = $2)
+       ORDER BY (username_key = $2) DESC LIMIT 1`,
+      [appId, key],
     );
     return rows[0] ? toAccount(rows[0]) : null;
   }
@@ -38,9 +50,12 @@ export class PostgresAccountStore implements AccountStore {
   async upsert(a: NewAccount): Promise<Account> {
     const rows = await this.db.query<Row>(
       `INSERT INTO accounts (id, username, username_key, email, email_key, email_verified, full_name,
-                             password_hash, permissions, totp_secret, deactivated)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+                             password_hash, permissions, totp_secret, deactivated,
+                             app_id, metadata, phone, phone_verified, phone_two_factor)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
        ON CONFLICT (id) DO UPDATE SET
+         app_id = EXCLUDED.app_id, metadata = EXCLUDED.metadata, phone = EXCLUDED.phone,
+         phone_verified = EXCLUDED.phone_verified, phone_two_factor = EXCLUDED.phone_two_factor,
          username = EXCLUDED.username, username_key = EXCLUDED.username_key,
          email = EXCLUDED.email, email_key = EXCLUDED.email_key, email_verified = EXCLUDED.email_verified,
          full_name = EXCLUDED.full_name, password_hash = EXCLUDED.password_hash,
@@ -59,6 +74,11 @@ export class PostgresAccountStore implements AccountStore {
         a.permissions ?? [],
         a.totpSecret ?? null,
         a.deactivated ?? false,
+        a.appId,
+        JSON.stringify(a.metadata ?? {}),
+        a.phone ?? null,
+        a.phoneVerified ?? false,
+        a.phoneTwoFactor ?? false,
       ],
     );
     return toAccount(rows[0]!);
@@ -71,11 +91,19 @@ export class PostgresAccountStore implements AccountStore {
   async setTotpSecret(id: string, secret: string | null): Promise<void> {
     await this.db.query("UPDATE accounts SET totp_secret = $2, updated_at = now() WHERE id = $1", [id, secret]);
   }
+
+  async setPhone(id: string, p: PhoneState): Promise<void> {
+    await this.db.query(
+      "UPDATE accounts SET phone = $2, phone_verified = $3, phone_two_factor = $4, updated_at = now() WHERE id = $1",
+      [id, p.phone, p.phoneVerified, p.phoneTwoFactor],
+    );
+  }
 }
 
 function toAccount(r: Row): Account {
   return {
     id: r.id,
+    appId: r.app_id,
     username: r.username,
     email: r.email,
     emailVerified: r.email_verified,
@@ -84,6 +112,10 @@ function toAccount(r: Row): Account {
     permissions: r.permissions,
     totpSecret: r.totp_secret,
     deactivated: r.deactivated,
+    metadata: r.metadata,
+    phone: r.phone,
+    phoneVerified: r.phone_verified,
+    phoneTwoFactor: r.phone_two_factor,
     createdAt: new Date(r.created_at),
   };
 }

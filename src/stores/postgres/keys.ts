@@ -1,5 +1,6 @@
 // KeyStore on PostgreSQL/PGlite: signing keys survive restarts and are shared by instances.
 import type { JWK } from "jose";
+import type { KeyCipher, SealedJwk } from "../../core/tokens/key-cipher.js";
 import type { KeyStore, StoredKey } from "../../core/tokens/key-ring.js";
 import type { Database } from "./database.js";
 
@@ -7,12 +8,15 @@ interface Row {
   kid: string;
   alg: string;
   public_jwk: JWK;
-  private_jwk: JWK;
+  private_jwk: JWK | SealedJwk;
   created_at: Date;
 }
 
 export class PostgresKeyStore implements KeyStore {
-  constructor(private readonly db: Database) {}
+  constructor(
+    private readonly db: Database,
+    private readonly cipher: KeyCipher,
+  ) {}
 
   loadOrCreate(purpose: string, generate: () => Promise<StoredKey>): Promise<StoredKey[]> {
     return this.db.transaction(async (tx) => {
@@ -29,7 +33,7 @@ export class PostgresKeyStore implements KeyStore {
         const k = await generate();
         await tx.query(
           "INSERT INTO signing_keys (kid, purpose, alg, public_jwk, private_jwk, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
-          [k.kid, purpose, k.alg, JSON.stringify(k.publicJwk), JSON.stringify(k.privateJwk), k.createdAt],
+          [k.kid, purpose, k.alg, JSON.stringify(k.publicJwk), JSON.stringify(this.cipher.seal(k.privateJwk)), k.createdAt],
         );
         rows = await select();
       }
@@ -37,7 +41,7 @@ export class PostgresKeyStore implements KeyStore {
         kid: r.kid,
         alg: r.alg,
         publicJwk: r.public_jwk,
-        privateJwk: r.private_jwk,
+        privateJwk: this.cipher.open(r.private_jwk),
         createdAt: new Date(r.created_at),
       }));
     });

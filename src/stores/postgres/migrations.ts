@@ -28,6 +28,32 @@ const MIGRATIONS: string[] = [
      retired_at timestamptz
    );
    CREATE INDEX signing_keys_purpose ON signing_keys (purpose) WHERE retired_at IS NULL;`,
+
+  // Apps (tenants); accounts belong to one, and are unique per app. Existing accounts join
+  // the default app that the Yeep-style API serves.
+  `CREATE TABLE apps (
+     id text PRIMARY KEY,
+     name text NOT NULL,
+     status text NOT NULL CHECK (status IN ('active', 'suspended', 'deleted')),
+     app_token_hash text UNIQUE,
+     two_factor text NOT NULL CHECK (two_factor IN ('none', 'phone', 'google')),
+     realm_app_id text NOT NULL,
+     jwt_expiration_hours integer NOT NULL DEFAULT 24,
+     metadata_fields jsonb NOT NULL DEFAULT '[]',
+     password_prehash text NOT NULL DEFAULT 'none' CHECK (password_prehash IN ('none', 'md5')),
+     created_at timestamptz NOT NULL DEFAULT now(),
+     updated_at timestamptz NOT NULL DEFAULT now()
+   );
+   ALTER TABLE accounts ADD COLUMN app_id text NOT NULL DEFAULT 'default';
+   ALTER TABLE accounts ALTER COLUMN app_id DROP DEFAULT;
+   ALTER TABLE accounts ADD COLUMN metadata jsonb NOT NULL DEFAULT '{}';
+   ALTER TABLE accounts ADD COLUMN phone text;
+   ALTER TABLE accounts ADD COLUMN phone_verified boolean NOT NULL DEFAULT false;
+   ALTER TABLE accounts ADD COLUMN phone_two_factor boolean NOT NULL DEFAULT false;
+   ALTER TABLE accounts DROP CONSTRAINT accounts_username_key_key;
+   ALTER TABLE accounts DROP CONSTRAINT accounts_email_key_key;
+   CREATE UNIQUE INDEX accounts_app_username ON accounts (app_id, username_key);
+   CREATE UNIQUE INDEX accounts_app_email ON accounts (app_id, email_key);`,
 ];
 
 export async function migrate(db: Database): Promise<number> {

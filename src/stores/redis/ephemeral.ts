@@ -10,8 +10,15 @@ if current and tonumber(current) >= tonumber(ARGV[1]) then return 0 end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 return 1`;
 
+// Counter whose TTL starts with its first increment, in one step.
+const INCREMENT = `
+local n = redis.call('INCR', KEYS[1])
+if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+return n`;
+
 type RedisWithAdvance = Redis & {
   advance(key: string, value: number, ttlMs: number): Promise<number>;
+  increment(key: string, ttlMs: number): Promise<number>;
 };
 
 export class RedisEphemeralStore implements EphemeralStore {
@@ -20,6 +27,7 @@ export class RedisEphemeralStore implements EphemeralStore {
   constructor(url: string, keyPrefix: string) {
     this.redis = new Redis(url, { keyPrefix, maxRetriesPerRequest: 2, lazyConnect: false }) as RedisWithAdvance;
     this.redis.defineCommand("advance", { numberOfKeys: 1, lua: ADVANCE });
+    this.redis.defineCommand("increment", { numberOfKeys: 1, lua: INCREMENT });
   }
 
   get(key: string): Promise<string | null> {
@@ -40,6 +48,10 @@ export class RedisEphemeralStore implements EphemeralStore {
 
   async advance(key: string, value: number, ttlMs: number): Promise<boolean> {
     return (await this.redis.advance(key, value, Math.max(1, Math.ceil(ttlMs)))) === 1;
+  }
+
+  increment(key: string, ttlMs: number): Promise<number> {
+    return this.redis.increment(key, Math.max(1, Math.ceil(ttlMs)));
   }
 
   /** Resolves once connected; start-up fails clearly when Redis is unreachable. */

@@ -1,5 +1,9 @@
 // What the Connect service implementations are built from (wired in src/service.ts).
 import type { AccountStore } from "../../core/accounts/account.js";
+import type { AppUsers } from "../../core/app-users/app-users.js";
+import type { AppStore } from "../../core/apps/app.js";
+import type { LoginTokens } from "../../core/sign-in/login-tokens.js";
+import type { AppTokens } from "../../core/tokens/app-tokens.js";
 import type { Clock } from "../../core/clock.js";
 import type { TotpEnrollment } from "../../core/otp/enrollment.js";
 import type { Sessions } from "../../core/sessions/sessions.js";
@@ -8,6 +12,12 @@ import type { CookiePolicy } from "./credentials.js";
 
 export interface ServiceDeps {
   accounts: AccountStore;
+  apps: AppStore;
+  /** The app the Yeep-style API serves. */
+  defaultAppId: string;
+  loginTokens: LoginTokens;
+  appTokens: AppTokens;
+  appUsers: AppUsers;
   signIn: SignIn;
   sessions: Sessions;
   enrollment: TotpEnrollment;

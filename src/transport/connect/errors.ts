@@ -18,6 +18,16 @@ const CONNECT_CODES: Record<FailureReason, Code> = {
   FACTOR_NOT_FOUND: Code.FailedPrecondition,
   SECOND_FACTOR_REQUIRED: Code.Unauthenticated,
   INVALID_SECOND_FACTOR: Code.Unauthenticated,
+  INVALID_APP_TOKEN: Code.Unauthenticated,
+  APP_DELETED: Code.FailedPrecondition,
+  APP_SUSPENDED: Code.FailedPrecondition,
+  INVALID_METADATA: Code.FailedPrecondition,
+  INVALID_LOGIN_TOKEN: Code.Unauthenticated,
+  APP_HAS_NO_GOOGLE_TWO_FACTOR: Code.FailedPrecondition,
+  APP_HAS_NO_PHONE_TWO_FACTOR: Code.FailedPrecondition,
+  PHONE_NOT_VERIFIED: Code.FailedPrecondition,
+  INVALID_CODE: Code.InvalidArgument,
+  SMS_UNAVAILABLE: Code.Unavailable,
 };
 
 export function toConnectError(failure: Failure): ConnectError {

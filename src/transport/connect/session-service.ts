@@ -21,12 +21,13 @@ export function sessionService(deps: ServiceDeps): ServiceImpl<typeof SessionSer
     new RequestCheck()
       .text("user", req.user, MAX_LOGIN_LENGTH)
       .text("password", req.password, MAX_PASSWORD_LENGTH)
-      .that("secondaryAuthFactor.type", !factor || factor.type !== "", '"secondaryAuthFactor.type" is required')
+      .that("secondaryAuthFactor.type", !factor || factor.type !== "", '"secondaryAuthFactor.type" is required', "missing")
       .that("secondaryAuthFactor.type", factor?.type !== "PASSWORD", '"secondaryAuthFactor.type" must not be "PASSWORD"')
-      .that("secondaryAuthFactor.token", !factor || factor.token !== "", '"secondaryAuthFactor.token" is required')
+      .that("secondaryAuthFactor.token", !factor || factor.token !== "", '"secondaryAuthFactor.token" is required', "missing")
       .done();
+    const app = (await deps.apps.findById(deps.defaultAppId)) ?? reject("APP_DELETED");
     const account = unwrap(
-      await deps.signIn.signIn({ login: req.user, password: req.password, secondFactor: factor }),
+      await deps.signIn.signIn({ app, login: req.user, password: req.password, form: "plain", secondFactor: factor }),
     );
     return sessions.start(account, {
       profile: req.projection?.profile ?? false,

@@ -27,9 +27,9 @@ export function totpService(deps: ServiceDeps): ServiceImpl<typeof TotpService> 
     async eject(req, ctx) {
       const factor = req.secondaryAuthFactor;
       new RequestCheck()
-        .that("secondaryAuthFactor", factor !== undefined, '"secondaryAuthFactor" is required')
+        .that("secondaryAuthFactor", factor !== undefined, '"secondaryAuthFactor" is required', "missing")
         .that("secondaryAuthFactor.type", !factor || factor.type === "PASSWORD", '"secondaryAuthFactor.type" must be "PASSWORD"')
-        .that("secondaryAuthFactor.token", !factor || factor.token !== "", '"secondaryAuthFactor.token" is required')
+        .that("secondaryAuthFactor.token", !factor || factor.token !== "", '"secondaryAuthFactor.token" is required', "missing")
         .done();
       const caller = await authenticate(deps, ctx);
       requireSelf(caller, req.userId);

@@ -8,13 +8,13 @@ export class RequestCheck {
 
   /** A non-empty string of at most `maxLength` characters. */
   text(field: string, value: string, maxLength: number): this {
-    if (value === "") this.add(field, `"${field}" is required`);
+    if (value === "") this.add(field, `"${field}" is required`, "missing");
     else if (value.length > maxLength) this.add(field, `"${field}" must be at most ${maxLength} characters`);
     return this;
   }
 
-  that(field: string, valid: boolean, description: string): this {
-    if (!valid) this.add(field, description);
+  that(field: string, valid: boolean, description: string, kind: FieldViolation["kind"] = "invalid"): this {
+    if (!valid) this.add(field, description, kind);
     return this;
   }
 
@@ -23,7 +23,7 @@ export class RequestCheck {
     if (this.violations.length > 0) reject("INVALID_REQUEST", { fieldViolations: this.violations });
   }
 
-  private add(field: string, description: string) {
-    this.violations.push({ field, description });
+  private add(field: string, description: string, kind: FieldViolation["kind"] = "invalid") {
+    this.violations.push({ field, description, kind });
   }
 }

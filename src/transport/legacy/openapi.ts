@@ -2,11 +2,11 @@
 // single description of the API). Yeep's JS client builds its API object from each
 // `paths["/api/<method>"].post.operationId`, so these must equal the method names.
 import { ScalarType, type DescField, type DescMessage } from "@bufbuild/protobuf";
-import type { YeepRoute } from "./yeep-routes.js";
+import type { LegacyRoute } from "./invoke.js";
 
 type Schema = Record<string, unknown>;
 
-export function yeepOpenApi(routes: Iterable<YeepRoute>, version: string): object {
+export function yeepOpenApi(routes: Iterable<LegacyRoute>, version: string): object {
   const schemas: Record<string, Schema> = {
     Error: {
       type: "object",

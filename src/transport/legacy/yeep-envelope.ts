@@ -16,6 +16,17 @@ const YEEP_CODES: Record<FailureReason, number> = {
   FACTOR_NOT_FOUND: 10033,
   SECOND_FACTOR_REQUIRED: 10034,
   INVALID_SECOND_FACTOR: 10035,
+  // Reasons of the Cosync-style surface, should the default app reach them.
+  INVALID_APP_TOKEN: 403,
+  APP_DELETED: 403,
+  APP_SUSPENDED: 403,
+  INVALID_METADATA: 400,
+  INVALID_LOGIN_TOKEN: 10029,
+  APP_HAS_NO_GOOGLE_TWO_FACTOR: 403,
+  APP_HAS_NO_PHONE_TWO_FACTOR: 403,
+  PHONE_NOT_VERIFIED: 403,
+  INVALID_CODE: 10031,
+  SMS_UNAVAILABLE: 503,
 };
 
 export interface YeepError {

@@ -1,0 +1,88 @@
+// What a signed-in app user manages (Cosync-style user methods): phone number and its
+// verification by SMS, and turning phone or Google (TOTP) two-factor on and off.
+import QRCode from "qrcode";
+import type { Account, AccountStore } from "../accounts/account.js";
+import type { App, AppStore } from "../apps/app.js";
+import { fail, ok, type Result } from "../failure.js";
+import type { Logger } from "../logger.js";
+import { codeMatches, type Challenges } from "../otp/challenges.js";
+import { newSmsCode, type SmsSender } from "../otp/sms.js";
+import { newTotpSecret, totpUri } from "../otp/totp.js";
+import { checkApp } from "../sign-in/sign-in.js";
+import type { AppTokens } from "../tokens/app-tokens.js";
+
+const PHONE_CODE_TTL_MS = 10 * 60 * 1000; // 800-63B: SMS codes live at most 10 minutes
+
+export interface AppUser {
+  app: App;
+  account: Account;
+}
+
+export class AppUsers {
+  constructor(
+    private readonly apps: AppStore,
+    private readonly accounts: AccountStore,
+    private readonly tokens: AppTokens,
+    private readonly challenges: Challenges,
+    private readonly sms: SmsSender,
+    private readonly totpIssuer: string,
+    private readonly log: Logger,
+  ) {}
+
+  /** The user behind an access token; the app comes from the token itself. */
+  async fromAccessToken(token: string | null): Promise<Result<AppUser>> {
+    const claims = token ? await this.tokens.verifyAccess(token) : null;
+    if (!claims) return fail("NOT_AUTHENTICATED");
+    const [app, account] = await Promise.all([this.apps.findById(claims.appId), this.accounts.findById(claims.accountId)]);
+    if (!app || !account || account.appId !== app.id) return fail("NOT_AUTHENTICATED");
+    const appState = checkApp(app);
+    if (!appState.ok) return appState;
+    if (account.deactivated) return fail("ACCOUNT_DEACTIVATED");
+    return ok({ app, account });
+  }
+
+  /** Stores the number unverified and sends it a code; a new number turns phone two-factor off. */
+  async setPhone({ app, account }: AppUser, phone: string): Promise<Result<void>> {
+    const code = newSmsCode();
+    await this.challenges.create(phoneKey(account.id), { phone }, PHONE_CODE_TTL_MS, code);
+    try {
+      await this.sms.send({ to: phone, code, appId: app.id, purpose: "verify-phone" });
+    } catch (err) {
+      await this.challenges.delete(phoneKey(account.id));
+      this.log.error({ err, appId: app.id, accountId: account.id }, "SMS send failed");
+      return fail("SMS_UNAVAILABLE");
+    }
+    await this.accounts.setPhone(account.id, { phone, phoneVerified: false, phoneTwoFactor: false });
+    return ok(undefined);
+  }
+
+  async verifyPhone({ account }: AppUser, code: string): Promise<Result<void>> {
+    const key = phoneKey(account.id);
+    const outcome = await this.challenges.attempt<{ phone: string }>(key, (c) => codeMatches(key, c, code));
+    if (outcome.status !== "ok" || outcome.data.phone !== account.phone) return fail("INVALID_CODE");
+    await this.accounts.setPhone(account.id, { phone: account.phone, phoneVerified: true, phoneTwoFactor: account.phoneTwoFactor });
+    return ok(undefined);
+  }
+
+  async setPhoneTwoFactor({ app, account }: AppUser, on: boolean): Promise<Result<void>> {
+    if (app.twoFactor !== "phone") return fail("APP_HAS_NO_PHONE_TWO_FACTOR");
+    if (on && !(account.phone && account.phoneVerified)) return fail("PHONE_NOT_VERIFIED");
+    await this.accounts.setPhone(account.id, { phone: account.phone, phoneVerified: account.phoneVerified, phoneTwoFactor: on });
+    return ok(undefined);
+  }
+
+  /** On: a new TOTP secret, returned once with its QR code (as the original did). Off: removed. */
+  async setGoogleTwoFactor({ app, account }: AppUser, on: boolean): Promise<Result<{ secret: string; qrcode: string } | null>> {
+    if (app.twoFactor !== "google") return fail("APP_HAS_NO_GOOGLE_TWO_FACTOR");
+    if (!on) {
+      await this.accounts.setTotpSecret(account.id, null);
+      return ok(null);
+    }
+    const secret = newTotpSecret();
+    await this.accounts.setTotpSecret(account.id, secret);
+    const qrcode = await QRCode.toDataURL(totpUri(this.totpIssuer, account.email ?? account.username, secret));
+    return ok({ secret, qrcode });
+  }
+}
+
+const phoneKey = (accountId: string) => `phone-verify:${accountId}`;

@@ -1,0 +1,67 @@
+// Apps (tenants): every account belongs to one. An app's token is stored only as a hash and
+// compared in constant time; its RS256 key pair signs the JWTs of its users.
+import { createHash, timingSafeEqual } from "node:crypto";
+
+export type AppStatus = "active" | "suspended" | "deleted";
+export type TwoFactorMode = "none" | "phone" | "google";
+export type PasswordPrehash = "none" | "md5";
+
+export interface MetadataField {
+  /** Dotted path into the user's metadata, e.g. "user_data.role"; its root becomes a JWT claim. */
+  path: string;
+  fieldName: string;
+  required: boolean;
+}
+
+export interface App {
+  id: string;
+  name: string;
+  status: AppStatus;
+  twoFactor: TwoFactorMode;
+  realmAppId: string;
+  jwtExpirationHours: number;
+  metadataFields: MetadataField[];
+  /** "md5": clients send md5hex(password); we store argon2id(md5hex). */
+  passwordPrehash: PasswordPrehash;
+}
+
+export interface NewApp extends App {
+  appToken: string;
+}
+
+export interface AppStore {
+  findById(id: string): Promise<App | null>;
+  /** By the hash of the token a client sent (see appTokenHash). */
+  findByTokenHash(tokenHash: string): Promise<App | null>;
+  upsert(app: NewApp): Promise<App>;
+  list(): Promise<App[]>;
+}
+
+/** SHA-256 is enough for a high-entropy random token, and lets the database look it up by index. */
+export function appTokenHash(token: string): string {
+  return createHash("sha256").update(token).digest("hex");
+}
+
+/** Constant-time comparison of two app-token hashes (the lookup is by index; this re-checks). */
+export function sameTokenHash(a: string, b: string): boolean {
+  const x = Buffer.from(a, "hex");
+  const y = Buffer.from(b, "hex");
+  return x.length === y.length && x.length > 0 && timingSafeEqual(x, y);
+}
+
+export const DEFAULT_APP_ID = "default";
+
+/** The app the Yeep-style API serves when none is configured: no prehash, TOTP allowed. */
+export function defaultApp(id: string): NewApp {
+  return {
+    id,
+    name: "Default",
+    status: "active",
+    twoFactor: "google",
+    realmAppId: id,
+    jwtExpirationHours: 24,
+    metadataFields: [],
+    passwordPrehash: "none",
+    appToken: "",
+  };
+}

@@ -1,0 +1,14 @@
+// Which app a request is for: by its `app-token` (hashed, then compared in constant time),
+// refused when unknown (400), deleted (401) or suspended (402).
+import { fail, ok, type Result } from "../failure.js";
+import { checkApp } from "../sign-in/sign-in.js";
+import { appTokenHash, sameTokenHash, type App, type AppStore } from "./app.js";
+
+export async function appForToken(apps: AppStore, token: string | null): Promise<Result<App>> {
+  if (!token) return fail("INVALID_APP_TOKEN");
+  const hash = appTokenHash(token);
+  const app = await apps.findByTokenHash(hash);
+  // The index lookup found a row with this hash; re-check in constant time all the same.
+  if (!app || !sameTokenHash(hash, appTokenHash(token))) return fail("INVALID_APP_TOKEN");
+  return checkApp(app);
+}

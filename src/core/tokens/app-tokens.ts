@@ -1,0 +1,123 @@
+// Cosync-style tokens. The `jwt`: RS256 with the app's own key (aud = Realm app id, sub =
+// handle, email, metadata claims). The `access-token`: {handle, appId, scope: "user"} signed
+// with the service key; ours expires (the original's never did).
+import { jwtVerify, SignJWT } from "jose";
+import type { Account } from "../accounts/account.js";
+import type { App, MetadataField } from "../apps/app.js";
+import type { Clock } from "../clock.js";
+import { fail, ok, type Result } from "../failure.js";
+import type { KeyRing, KeyStore } from "./key-ring.js";
+import { KeyRing as Ring } from "./key-ring.js";
+
+const ACCESS_TYP = "access+jwt";
+
+export interface AppUserTokens {
+  jwt: string;
+  accessToken: string;
+}
+
+export interface AccessClaims {
+  accountId: string;
+  appId: string;
+  handle: string;
+}
+
+/** Each app's RS256 key ring, loaded (or generated) on first use and kept. */
+export class AppKeys {
+  private readonly rings = new Map<string, Promise<KeyRing>>();
+
+  constructor(private readonly store: KeyStore) {}
+
+  ring(appId: string): Promise<KeyRing> {
+    let ring = this.rings.get(appId);
+    if (!ring) {
+      ring = Ring.load(this.store, `app:${appId}`, "RS256");
+      ring.catch(() => this.rings.delete(appId)); // a failed load is retried next time
+      this.rings.set(appId, ring);
+    }
+    return ring;
+  }
+}
+
+export class AppTokens {
+  constructor(
+    private readonly appKeys: AppKeys,
+    private readonly serviceKeys: KeyRing,
+    private readonly issuer: string,
+    private readonly clock: Clock,
+    private readonly accessTtlMs: number,
+  ) {}
+
+  async issue(app: App, account: Account): Promise<Result<AppUserTokens>> {
+    const metadata = metadataClaims(app.metadataFields, account.metadata);
+    if (!metadata.ok) return metadata;
+    const handle = account.email ?? account.username;
+    const iat = Math.floor(this.clock.now() / 1000);
+    const appKey = (await this.appKeys.ring(app.id)).signing();
+    const jwt = await new SignJWT({ ...metadata.value, email: handle })
+      .setProtectedHeader({ alg: "RS256", kid: appKey.kid, typ: "JWT" })
+      .setAudience(app.realmAppId)
+      .setSubject(handle)
+      .setIssuedAt(iat)
+      .setExpirationTime(iat + app.jwtExpirationHours * 3600)
+      .sign(appKey.key);
+    const serviceKey = this.serviceKeys.signing();
+    const accessToken = await new SignJWT({ handle, appId: app.id, scope: "user", uid: account.id })
+      .setProtectedHeader({ alg: this.serviceKeys.alg, kid: serviceKey.kid, typ: ACCESS_TYP })
+      .setIssuer(this.issuer)
+      .setIssuedAt(iat)
+      .setExpirationTime(iat + Math.floor(this.accessTtlMs / 1000))
+      .sign(serviceKey.key);
+    return ok({ jwt, accessToken });
+  }
+
+  /** The claims of a genuine, unexpired access token; null otherwise. */
+  async verifyAccess(token: string): Promise<AccessClaims | null> {
+    try {
+      const { payload } = await jwtVerify(
+        token,
+        (header) => {
+          const key = this.serviceKeys.verification(header.kid);
+          if (!key) throw new Error("unknown kid");
+          return key;
+        },
+        {
+          algorithms: [this.serviceKeys.alg],
+          issuer: this.issuer,
+          typ: ACCESS_TYP,
+          currentDate: new Date(this.clock.now()),
+          requiredClaims: ["exp", "iat"],
+        },
+      );
+      const { uid, appId, handle, scope } = payload as Record<string, unknown>;
+      if (typeof uid !== "string" || typeof appId !== "string" || typeof handle !== "string" || scope !== "user") return null;
+      return { accountId: uid, appId, handle };
+    } catch {
+      return null;
+    }
+  }
+}
+
+/**
+ * Claims from the user's metadata: each field's value at `path` is placed under the path's
+ * root (e.g. user_data.role -> {user_data: {role}}). Undeclared metadata stays out of the token.
+ */
+export function metadataClaims(fields: MetadataField[], metadata: Record<string, unknown>): Result<Record<string, unknown>> {
+  const claims: Record<string, unknown> = {};
+  for (const field of fields) {
+    const parts = field.path.split(".");
+    const value = parts.reduce<unknown>((node, part) => (isObject(node) ? node[part] : undefined), metadata);
+    if (value === undefined || value === null) {
+      if (field.required) return fail("INVALID_METADATA", { message: `Required metadata "${field.path}" is missing` });
+      continue;
+    }
+    let node = claims;
+    for (const part of parts.slice(0, -1)) node = (isObject(node[part]) ? node[part] : (node[part] = {})) as Record<string, unknown>;
+    node[parts[parts.length - 1]!] = value;
+  }
+  return ok(claims);
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}

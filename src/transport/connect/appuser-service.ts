@@ -1,0 +1,88 @@
+// AppUserService (Cosync-style): login with an md5-hex password for the app named by the
+// `app-token` header, two-factor completion, and the user methods behind `access-token`.
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
+import { AppUserService } from "../../../gen/signin/appuser/v1/appuser_pb.js";
+import type { AppUser } from "../../core/app-users/app-users.js";
+import { appForToken } from "../../core/apps/lookup.js";
+import { secondFactorFor } from "../../core/sign-in/sign-in.js";
+import { E164 } from "../../core/otp/sms.js";
+import type { ServiceDeps } from "./deps.js";
+import { unwrap } from "./errors.js";
+import { RequestCheck } from "./validate.js";
+
+const MD5_HEX = /^[0-9a-fA-F]{32}$/;
+const CODE = /^\d{6}$/;
+
+export function appUserService(deps: ServiceDeps): ServiceImpl<typeof AppUserService> {
+  const appOf = async (ctx: HandlerContext) => unwrap(await appForToken(deps.apps, ctx.requestHeader.get("app-token")));
+  const userOf = async (ctx: HandlerContext): Promise<AppUser> =>
+    unwrap(await deps.appUsers.fromAccessToken(ctx.requestHeader.get("access-token")));
+  const checkCode = (field: string, code: string) =>
+    new RequestCheck().text(field, code, 16).that(field, code === "" || CODE.test(code), `"${field}" must be six digits`).done();
+
+  return {
+    async login(req, ctx) {
+      const app = await appOf(ctx);
+      new RequestCheck()
+        .text("handle", req.handle, 320)
+        .text("password", req.password, 32)
+        .that("password", req.password === "" || MD5_HEX.test(req.password), '"password" must be the MD5 hex of the password')
+        .done();
+      const account = unwrap(await deps.signIn.checkPassword({ app, login: req.handle, password: req.password, form: "md5hex" }));
+      const factor = secondFactorFor(app, account);
+      if (factor) return { loginToken: unwrap(await deps.loginTokens.start(app, account, factor)) };
+      const { jwt, accessToken } = unwrap(await deps.appTokens.issue(app, account));
+      return { jwt, accessToken };
+    },
+
+    async loginComplete(req, ctx) {
+      const app = await appOf(ctx);
+      new RequestCheck().text("loginToken", req.loginToken, 128).done();
+      checkCode("code", req.code);
+      const account = unwrap(await deps.loginTokens.complete(app, req.loginToken, req.code));
+      return unwrap(await deps.appTokens.issue(app, account));
+    },
+
+    async getUser(_req, ctx) {
+      const { app, account } = await userOf(ctx);
+      return {
+        handle: account.email ?? account.username,
+        appId: app.id,
+        metaData: account.metadata as never,
+        phone: account.phone ?? "",
+        phoneVerified: account.phoneVerified,
+        twoFactorPhoneVerification: account.phoneTwoFactor,
+        twoFactorGoogleVerification: account.totpSecret !== null,
+        createdAt: timestampFromDate(account.createdAt),
+      };
+    },
+
+    async setPhone(req, ctx) {
+      const user = await userOf(ctx);
+      new RequestCheck()
+        .text("phone", req.phone, 16)
+        .that("phone", req.phone === "" || E164.test(req.phone), '"phone" must be E.164, e.g. +15555550100')
+        .done();
+      unwrap(await deps.appUsers.setPhone(user, req.phone));
+      return {};
+    },
+
+    async verifyPhone(req, ctx) {
+      const user = await userOf(ctx);
+      checkCode("code", req.code);
+      unwrap(await deps.appUsers.verifyPhone(user, req.code));
+      return {};
+    },
+
+    async setTwoFactorPhoneVerification(req, ctx) {
+      unwrap(await deps.appUsers.setPhoneTwoFactor(await userOf(ctx), req.twoFactor));
+      return {};
+    },
+
+    async setTwoFactorGoogleVerification(req, ctx) {
+      const enabled = unwrap(await deps.appUsers.setGoogleTwoFactor(await userOf(ctx), req.twoFactor));
+      return enabled ? { googleSecretKey: enabled.secret, qrDataImage: enabled.qrcode } : {};
+    },
+  };
+}
