@@ -59,8 +59,9 @@ export function bootstrapFile(doc: unknown): string {
 export async function startTestService(
   overrides: Record<string, string> = {},
   users: unknown[] = [COYOTE, ROADRUNNER],
+  apps: unknown[] = [],
 ): Promise<TestService> {
-  const config = loadConfig(testEnv({ SIGNIN_BOOTSTRAP: bootstrapFile({ users }), ...overrides }));
+  const config = loadConfig(testEnv({ SIGNIN_BOOTSTRAP: bootstrapFile({ apps, users }), ...overrides }));
   const clock = new ManualClock();
   const logs: Array<Record<string, unknown>> = [];
   const record = (level: string) => (obj: object, msg?: string) => logs.push({ level, msg, ...obj });
