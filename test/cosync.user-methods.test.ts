@@ -96,7 +96,7 @@ describe("Cosync-style user methods", () => {
     expect((await cosync(svc.url, "loginComplete", { loginToken, code }, { "app-token": APP_TOKENS.acme })).status).toBe(200);
 
     // A phone app has no google two-factor.
-    const phoneApp = { "access-token": await accessToken(APP_TOKENS.phone, "fresh@phone.co", "fresh-pw") };
+    const phoneApp = { "access-token": await accessToken(APP_TOKENS.phone, "plain@phone.co", "plain-pw") };
     expect((await cosync(svc.url, "setTwoFactorGoogleVerification", { twoFactor: true }, phoneApp)).json.code).toBe(408);
 
     const off = await cosync(svc.url, "setTwoFactorGoogleVerification", { twoFactor: false }, { "access-token": token });

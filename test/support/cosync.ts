@@ -47,6 +47,7 @@ export const COSYNC_USERS = [
   { app: "acme", handle: "banned@acme.com", password: "banned-pw", status: "suspended", metadata: { user_data: { role: "x" } } },
   { app: "phoneco", handle: "caller@phone.co", password: "ring-ring", phone: "+15555550100", phoneVerified: true, phoneTwoFactor: true },
   { app: "phoneco", handle: "fresh@phone.co", password: "fresh-pw" },
+  { app: "phoneco", handle: "plain@phone.co", password: "plain-pw" },
   { app: "paused", handle: "p@paused.io", password: "pw-paused" },
   { app: "gone", handle: "g@gone.io", password: "pw-gone" },
 ];
