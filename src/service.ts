@@ -81,7 +81,10 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
       ? new WebhookSmsSender(config.sms.webhookUrl, config.sms.webhookSecret!, clock)
       : new DevelopmentSmsSender(log, config.sms.devLogCodes);
 
-    if (!(await apps.findById(config.defaultAppId))) await apps.upsert(defaultApp(config.defaultAppId));
+    if (!(await apps.findById(config.defaultAppId))) {
+      await apps.upsert(defaultApp(config.defaultAppId));
+      await appKeys.ring(config.defaultAppId); // every app has its key pair from creation on
+    }
     if (bootstrap) {
       const applied = await applyBootstrap(bootstrap, { apps, accounts, hasher, appKeys, defaultAppId: config.defaultAppId });
       log.info(applied, "bootstrap applied");
