@@ -8,7 +8,7 @@ import { describe, expect, it } from "vitest";
 import { loadConfig } from "../src/config.js";
 import { startService } from "../src/service.js";
 import { openDatabase } from "../src/stores/postgres/database.js";
-import { bootstrapFile, COYOTE, post, startTestService, testEnv, uniqueName } from "./support/service.js";
+import { bootstrapFile, COYOTE, post, startTestService, testEnv, uniqueName, dropSharedSchema } from "./support/service.js";
 
 describe("bootstrap", () => {
   it.each([
@@ -58,6 +58,7 @@ describe("bootstrap", () => {
     const second = await startTestService(env, [COYOTE]);
     await second.close();
     const after = await snapshot();
+    await dropSharedSchema(schema);
     expect(after).toStrictEqual([{ ...before[0], totp_secret: "JBSWY3DPEHPK3PXP" }]);
   });
 

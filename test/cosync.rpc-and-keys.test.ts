@@ -10,7 +10,7 @@ import { AppUserService } from "../gen/signin/appuser/v1/appuser_pb.js";
 import { ErrorDetailSchema } from "../gen/signin/session/v1/error_pb.js";
 import { openDatabase } from "../src/stores/postgres/database.js";
 import { APP_TOKENS, COSYNC_APPS, COSYNC_USERS, md5, WILE } from "./support/cosync.js";
-import { startTestService, uniqueName, type TestService } from "./support/service.js";
+import { startTestService, uniqueName, type TestService, dropSharedSchema } from "./support/service.js";
 
 describe("AppUserService over Connect and gRPC", () => {
   let svc: TestService;
@@ -69,5 +69,6 @@ describe("signing keys at rest", () => {
     await expect(startTestService({ ...base, SIGNIN_MASTER_KEY: "x".repeat(40) }, COSYNC_USERS, COSYNC_APPS)).rejects.toThrow(
       /wrong SIGNIN_MASTER_KEY/,
     );
+    await dropSharedSchema(base.DATABASE_SCHEMA);
   });
 });

@@ -5,7 +5,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { COYOTE, post, startTestService, uniqueName, type TestService } from "./support/service.js";
+import { COYOTE, post, startTestService, uniqueName, type TestService, dropSharedSchema } from "./support/service.js";
 
 const credentials = { user: "coyote", password: COYOTE.password };
 const cookieValue = (setCookie: string | null) => /^[^=]+=([^;]*)/.exec(setCookie ?? "")?.[1] ?? "";
@@ -172,6 +172,7 @@ describe("restarts", () => {
       expect((await post(`${second.url}/api/user.info`, {}, { authorization: `Bearer ${token}` })).json.user.id).toBe(COYOTE.id);
     } finally {
       await second.close();
+      await dropSharedSchema(env.DATABASE_SCHEMA);
     }
   });
 });

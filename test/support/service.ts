@@ -9,6 +9,7 @@ import { loadConfig, type Config } from "../../src/config.js";
 import { ManualClock } from "../../src/core/clock.js";
 import type { Logger } from "../../src/core/logger.js";
 import { startService, type Service } from "../../src/service.js";
+import { openDatabase } from "../../src/stores/postgres/database.js";
 
 export const COYOTE = {
   id: "507f191e810c19729de860ea",
@@ -67,7 +68,19 @@ export async function startTestService(
   const record = (level: string) => (obj: object, msg?: string) => logs.push({ level, msg, ...obj });
   const log: Logger = { info: record("info"), warn: record("warn"), error: record("error") };
   const service = await startService(config, { clock, log });
-  return { ...service, clock, config, logs };
+  // On a shared PostgreSQL server, a schema this helper made up is dropped after the test.
+  const close = async () => {
+    await service.close();
+    if (!overrides.DATABASE_SCHEMA) await dropSharedSchema(config.databaseSchema);
+  };
+  return { ...service, close, clock, config, logs };
+}
+
+/** With DATABASE_URL, drops a test's schema from the shared server (PGlite needs nothing). */
+export async function dropSharedSchema(schema: string): Promise<void> {
+  if (!process.env.DATABASE_URL) return;
+  const db = await openDatabase({ url: process.env.DATABASE_URL, dataDir: "", schema });
+  await db.query(`DROP SCHEMA ${schema} CASCADE`).finally(() => db.close());
 }
 
 /** POSTs JSON to a legacy path and returns status, headers and parsed body. */
