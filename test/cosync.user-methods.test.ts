@@ -42,7 +42,8 @@ describe("Cosync-style user methods", () => {
   });
 
   it("a bad or missing access token answers 405", async () => {
-    for (const headers of [{}, { "access-token": "garbage" }, { "access-token": (await accessToken(APP_TOKENS.acme, WILE.handle, WILE.password)).slice(0, -3) + "abc" }]) {
+    const bad: Record<string, string>[] = [{}, { "access-token": "garbage" }, { "access-token": (await accessToken(APP_TOKENS.acme, WILE.handle, WILE.password)).slice(0, -3) + "abc" }];
+    for (const headers of bad) {
       const res = await cosync(svc.url, "getUser", null, headers);
       expect(res.status).toBe(400);
       expect(res.json.code).toBe(405);
