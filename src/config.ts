@@ -1,6 +1,8 @@
 // Every environment variable the service reads, parsed and validated once at start-up.
 // A bad value stops start-up with a message naming the variable.
 import os from "node:os";
+import proxyaddr from "proxy-addr";
+import type { LimitsConfig } from "./core/limits/sign-in-limits.js";
 
 export interface Config {
   host: string;
@@ -24,6 +26,10 @@ export interface Config {
   accessTokenTtlSeconds: number;
   masterKey: string | null;
   sms: { webhookUrl: string | null; webhookSecret: string | null; devLogCodes: boolean };
+  trustedProxies: string[];
+  hashConcurrency: number;
+  hashQueueMax: number;
+  limits: LimitsConfig;
 }
 
 /** The documented variables: name, default, meaning (README's table is this list). */
@@ -54,6 +60,19 @@ export const ENV_VARS: Array<[name: string, fallback: string, meaning: string]> 
   ["SMS_WEBHOOK_URL", "", "URL receiving {to, code, appId, purpose} to send SMS; unset = development sender (logs)."],
   ["SMS_WEBHOOK_SECRET", "", "HMAC-SHA256 key signing webhook requests (required with SMS_WEBHOOK_URL)."],
   ["SMS_DEV_LOG_CODES", "false", "true: the development sender logs the codes themselves (never in production)."],
+  ["TRUSTED_PROXIES", "", "Comma-separated CIDRs of proxies whose X-Forwarded-For is believed (right-most untrusted hop)."],
+  ["HASH_CONCURRENCY", "", "argon2 operations at once; unset = the CPU count."],
+  ["HASH_QUEUE_MAX", "64", "argon2 operations waiting at most; beyond, sign-in answers a retryable busy error."],
+  ["LIMIT_IP_REQUESTS", "60/60", "Sign-in requests per client IP: N/seconds."],
+  ["LIMIT_IP_FAILURES", "100/3600", "Failed sign-ins per client IP across accounts (credential stuffing)."],
+  ["LIMIT_ACCOUNT_IP_FAILURES", "5", "Consecutive failures per account and IP before that pair is blocked."],
+  ["LIMIT_ACCOUNT_IP_BLOCK", "60/900", "First block / longest block, seconds (each further block doubles)."],
+  ["LIMIT_ACCOUNT_FAILURES", "100/3600", "Failures per account across all IPs (NIST 800-63B), enforced as a progressive delay."],
+  ["LIMIT_ACCOUNT_DELAY_AFTER", "10", "Failures per account after which each attempt must wait (1 s, doubling, capped)."],
+  ["LIMIT_SECOND_FACTOR_FAILURES", "10/900", "Wrong second-factor codes per account."],
+  ["LIMIT_SMS_ACCOUNT", "5/3600", "SMS codes sent per account."],
+  ["LIMIT_SMS_PHONE", "5/3600", "SMS codes sent per phone number."],
+  ["LIMIT_APP_REQUESTS", "6000/60", "Sign-in requests per app, all clients together."],
 ];
 
 export class ConfigError extends Error {}
@@ -102,10 +121,37 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (webhookUrl && !/^https?:\/\//.test(webhookUrl)) throw new ConfigError("SMS_WEBHOOK_URL must be an http(s) URL");
   const webhookSecret = str("SMS_WEBHOOK_SECRET") || null;
   if (webhookUrl && !webhookSecret) throw new ConfigError("SMS_WEBHOOK_SECRET is required with SMS_WEBHOOK_URL");
+  const rate = (name: string) => {
+    const m = /^(\d+)\/(\d+)$/.exec(str(name));
+    if (!m || Number(m[1]) < 1 || Number(m[2]) < 1) throw new ConfigError(`${name} must be N/SECONDS with N, SECONDS >= 1, got "${str(name)}"`);
+    return { points: Number(m[1]), seconds: Number(m[2]) };
+  };
+  const trustedProxies = str("TRUSTED_PROXIES").split(",").map((c) => c.trim()).filter(Boolean);
+  try {
+    proxyaddr.compile(trustedProxies);
+  } catch (err) {
+    throw new ConfigError(`TRUSTED_PROXIES: ${(err as Error).message}`);
+  }
+  const block = rate("LIMIT_ACCOUNT_IP_BLOCK");
   const defaultAppId = str("DEFAULT_APP");
   if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(defaultAppId)) throw new ConfigError(`DEFAULT_APP is not a valid app id: "${defaultAppId}"`);
 
   return {
+    trustedProxies,
+    hashConcurrency: str("HASH_CONCURRENCY") ? int("HASH_CONCURRENCY", 1, 1024) : os.availableParallelism(),
+    hashQueueMax: int("HASH_QUEUE_MAX", 0, 1_000_000),
+    limits: {
+      ipRequests: rate("LIMIT_IP_REQUESTS"),
+      ipFailures: rate("LIMIT_IP_FAILURES"),
+      accountIpFailures: int("LIMIT_ACCOUNT_IP_FAILURES", 1, 1000),
+      accountIpBlock: { firstSeconds: block.points, maxSeconds: Math.max(block.points, block.seconds) },
+      accountFailures: rate("LIMIT_ACCOUNT_FAILURES"),
+      accountDelayAfter: int("LIMIT_ACCOUNT_DELAY_AFTER", 0, 1_000_000),
+      secondFactorFailures: rate("LIMIT_SECOND_FACTOR_FAILURES"),
+      smsPerAccount: rate("LIMIT_SMS_ACCOUNT"),
+      smsPerPhone: rate("LIMIT_SMS_PHONE"),
+      appRequests: rate("LIMIT_APP_REQUESTS"),
+    },
     defaultAppId,
     accessTokenTtlSeconds: int("ACCESS_TOKEN_TTL", 60, 365 * 24 * 3600),
     masterKey,

@@ -8,6 +8,11 @@ import { systemClock, type Clock } from "./core/clock.js";
 import type { EphemeralStore } from "./core/ephemeral.js";
 import type { Logger } from "./core/logger.js";
 import { AppUsers } from "./core/app-users/app-users.js";
+import { loggerAudit } from "./core/audit.js";
+import { SignInLimits } from "./core/limits/sign-in-limits.js";
+import { HashPool } from "./core/password/hash-pool.js";
+import { memoryLimiters, redisLimiters } from "./stores/limiters.js";
+import { trustProxies } from "./transport/request-context.js";
 import { defaultApp } from "./core/apps/app.js";
 import { Challenges } from "./core/otp/challenges.js";
 import { TotpEnrollment } from "./core/otp/enrollment.js";
@@ -70,7 +75,9 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
     const accounts = new PostgresAccountStore(db);
     const apps = new PostgresAppStore(db);
     const keyStore = new PostgresKeyStore(db, new KeyCipher(config.masterKey));
-    const hasher = new PasswordHasher(config.argon2);
+    const hasher = new PasswordHasher(config.argon2, new HashPool(config.hashConcurrency, config.hashQueueMax));
+    const limits = new SignInLimits(store instanceof RedisEphemeralStore ? redisLimiters(store.client, config.redisKeyPrefix) : memoryLimiters(), config.limits);
+    const audit = loggerAudit(log);
     const totp = new TotpVerifier(store, clock);
     const serviceKeys = await KeyRing.load(keyStore, "session", "EdDSA");
     const appKeys = new AppKeys(keyStore);
@@ -90,21 +97,28 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
       log.info(applied, "bootstrap applied");
     }
 
+    const signIn = new SignIn(accounts, hasher, totp, limits, audit, log);
     const impls = implementations({
       accounts,
       apps,
       defaultAppId: config.defaultAppId,
-      signIn: new SignIn(accounts, hasher, totp, log),
+      signIn,
       sessions: new Sessions(store, accounts, tokens, clock, config.sessionTtlSeconds * 1000),
       enrollment: new TotpEnrollment(accounts, apps, store, totp, hasher, config.totpIssuer),
-      loginTokens: new LoginTokens(challenges, accounts, totp, sms, log),
+      loginTokens: new LoginTokens(challenges, accounts, totp, sms, signIn, limits, audit, log),
       appTokens,
-      appUsers: new AppUsers(apps, accounts, appTokens, challenges, sms, config.totpIssuer, log),
+      appUsers: new AppUsers(apps, accounts, appTokens, challenges, sms, limits, audit, config.totpIssuer, log),
       cookie: cookiePolicy(config.cookieSecure),
       clock,
     });
     const jwks = new Jwks(serviceKeys, appKeys, apps);
-    const handler = createHandler(impls, { maxBodyBytes: config.maxBodyBytes, version: VERSION, log, jwks });
+    const handler = createHandler(impls, {
+      maxBodyBytes: config.maxBodyBytes,
+      version: VERSION,
+      log,
+      jwks,
+      trust: trustProxies(config.trustedProxies),
+    });
     const server = await listen(handler, config);
     cleanup.push(() => server.close());
     return { url: server.url, close: closeAll };

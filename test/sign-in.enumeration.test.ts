@@ -3,7 +3,11 @@
 import { hash } from "@node-rs/argon2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { defaultApp } from "../src/core/apps/app.js";
+import { loadConfig } from "../src/config.js";
+import { loggerAudit, UNKNOWN_CONTEXT } from "../src/core/audit.js";
 import { ManualClock } from "../src/core/clock.js";
+import { SignInLimits } from "../src/core/limits/sign-in-limits.js";
+import { memoryLimiters } from "../src/stores/limiters.js";
 import { TotpVerifier } from "../src/core/otp/totp.js";
 import { PasswordHasher } from "../src/core/password/hasher.js";
 import { SignIn } from "../src/core/sign-in/sign-in.js";
@@ -66,14 +70,15 @@ describe("password hash upgrade", () => {
     const hasher = new PasswordHasher(params);
     const store = new MemoryEphemeralStore(new ManualClock());
     const silent = { info() {}, warn() {}, error() {} };
-    const signIn = new SignIn(accounts, hasher, new TotpVerifier(store, new ManualClock()), silent);
+    const limits = new SignInLimits(memoryLimiters(), loadConfig({}).limits);
+    const signIn = new SignIn(accounts, hasher, new TotpVerifier(store, new ManualClock()), limits, loggerAudit(silent), silent);
     try {
       const old = await hash(COYOTE.password, { algorithm: 2, memoryCost: 8192, timeCost: 1, parallelism: 1 } as never);
       expect(old).toMatch(/^\$argon2id\$v=19\$m=8192,t=1,p=1\$/);
       const app = defaultApp("default");
       await apps.upsert(app);
       await accounts.upsert({ id: COYOTE.id, appId: app.id, username: COYOTE.username, email: COYOTE.email, passwordHash: old });
-      const creds = (password: string) => ({ app, login: "coyote", password, form: "plain" as const });
+      const creds = (password: string) => ({ ctx: UNKNOWN_CONTEXT, app, login: "coyote", password, form: "plain" as const });
 
       expect((await signIn.signIn(creds("wrong"))).ok).toBe(false);
       expect((await accounts.findById(COYOTE.id))!.passwordHash).toBe(old);

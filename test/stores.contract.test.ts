@@ -49,8 +49,9 @@ const ephemeralBackends: Array<[string, () => EphemeralCase]> = [
 
 describe.each(ephemeralBackends)("EphemeralStore contract: %s", (_name, make) => {
   let c: EphemeralCase;
-  beforeAll(() => {
+  beforeAll(async () => {
     c = make();
+    if (c.store instanceof RedisEphemeralStore) await c.store.ready();
   });
   afterAll(() => c.store.close());
 
@@ -98,6 +99,7 @@ describe("RedisEphemeralStore: key prefixes isolate deployments", () => {
     const a = new RedisEphemeralStore(inject("redisUrl"), `${uniqueName("a")}:`);
     const b = new RedisEphemeralStore(inject("redisUrl"), `${uniqueName("b")}:`);
     try {
+      await Promise.all([a.ready(), b.ready()]);
       await a.set("k", "from-a", 60_000);
       expect(await b.get("k")).toBeNull();
       expect(await a.get("k")).toBe("from-a");

@@ -16,3 +16,6 @@ export interface EphemeralStore {
   increment(key: string, ttlMs: number): Promise<number>;
   close(): Promise<void>;
 }
+
+/** The shared store cannot be reached: requests that need it are refused (fail closed), retryably. */
+export class StoreUnavailable extends Error {}

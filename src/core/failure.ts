@@ -23,6 +23,9 @@ export const FailureReason = {
   PHONE_NOT_VERIFIED: "PHONE_NOT_VERIFIED",
   INVALID_CODE: "INVALID_CODE",
   SMS_UNAVAILABLE: "SMS_UNAVAILABLE",
+  TOO_MANY_ATTEMPTS: "TOO_MANY_ATTEMPTS",
+  BUSY: "BUSY",
+  SERVICE_UNAVAILABLE: "SERVICE_UNAVAILABLE",
 } as const;
 export type FailureReason = (typeof FailureReason)[keyof typeof FailureReason];
 
@@ -39,6 +42,8 @@ export interface Failure {
   message: string;
   applicableAuthFactorTypes?: string[];
   fieldViolations?: FieldViolation[];
+  /** For retryable refusals: when to try again. */
+  retryAfterSeconds?: number;
 }
 
 export type Result<T> = { ok: true; value: T } | { ok: false; failure: Failure };
@@ -68,6 +73,9 @@ const defaultMessages: Record<FailureReason, string> = {
   PHONE_NOT_VERIFIED: "User has no verified phone number",
   INVALID_CODE: "Invalid or expired code",
   SMS_UNAVAILABLE: "The SMS code could not be sent; please try again",
+  TOO_MANY_ATTEMPTS: "Too many attempts; please try again later",
+  BUSY: "The service is busy; please try again",
+  SERVICE_UNAVAILABLE: "The service is temporarily unavailable; please try again",
 };
 
 export function fail<T = never>(

@@ -1,5 +1,6 @@
 // The request handler behind the port: Connect/gRPC/gRPC-Web routes first, then the
 // legacy REST paths, the API documents, and a JSON 404 for everything else.
+import { createContextValues } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { Logger } from "../core/logger.js";
 import type { Jwks } from "../core/tokens/jwks.js";
@@ -9,6 +10,7 @@ import { sendJson, type Req, type Res } from "./legacy/http.js";
 import { yeepOpenApi } from "./legacy/openapi.js";
 import { YEEP_NOT_FOUND } from "./legacy/yeep-envelope.js";
 import { yeepHandler, yeepRoutes } from "./legacy/yeep-routes.js";
+import { requestContext, requestContextKey, type TrustFn } from "./request-context.js";
 import type { Handler } from "./server.js";
 
 export interface HandlerOptions {
@@ -16,6 +18,7 @@ export interface HandlerOptions {
   version: string;
   log: Logger;
   jwks: Jwks;
+  trust: TrustFn;
 }
 
 export function createHandler(impls: Implementations, opts: HandlerOptions): Handler {
@@ -26,6 +29,7 @@ export function createHandler(impls: Implementations, opts: HandlerOptions): Han
 
   const fallback = async (req: Req, res: Res) => {
     const path = (req.url ?? "/").split("?", 1)[0]!;
+    if (path === "/healthz" && (req.method === "GET" || req.method === "HEAD")) return sendJson(res, 200, { status: "ok" });
     if (path === "/api/docs" && (req.method === "GET" || req.method === "HEAD")) {
       return sendJson(res, 200, docs, { "cache-control": "public, max-age=300" });
     }
@@ -39,6 +43,7 @@ export function createHandler(impls: Implementations, opts: HandlerOptions): Han
   return connectNodeAdapter({
     routes: routes(impls),
     readMaxBytes: opts.maxBodyBytes,
+    contextValues: (req) => createContextValues().set(requestContextKey, requestContext(req, opts.trust, "rpc")),
     fallback: (req, nodeRes) => {
       const res = nodeRes as Res;
       fallback(req, res).catch((err) => {

@@ -6,7 +6,10 @@ import type { App, AppStore } from "../apps/app.js";
 import { fail, ok, type Result } from "../failure.js";
 import type { Logger } from "../logger.js";
 import { codeMatches, type Challenges } from "../otp/challenges.js";
-import { newSmsCode, type SmsSender } from "../otp/sms.js";
+import type { Audit, RequestContext } from "../audit.js";
+import type { SignInLimits } from "../limits/sign-in-limits.js";
+import type { SmsSender } from "../otp/sms.js";
+import { sendSms } from "../sign-in/login-tokens.js";
 import { newTotpSecret, totpUri } from "../otp/totp.js";
 import { checkApp } from "../sign-in/sign-in.js";
 import type { AppTokens } from "../tokens/app-tokens.js";
@@ -25,6 +28,8 @@ export class AppUsers {
     private readonly tokens: AppTokens,
     private readonly challenges: Challenges,
     private readonly sms: SmsSender,
+    private readonly limits: SignInLimits,
+    private readonly audit: Audit,
     private readonly totpIssuer: string,
     private readonly log: Logger,
   ) {}
@@ -42,15 +47,13 @@ export class AppUsers {
   }
 
   /** Stores the number unverified and sends it a code; a new number turns phone two-factor off. */
-  async setPhone({ app, account }: AppUser, phone: string): Promise<Result<void>> {
-    const code = newSmsCode();
-    await this.challenges.create(phoneKey(account.id), { phone }, PHONE_CODE_TTL_MS, code);
-    try {
-      await this.sms.send({ to: phone, code, appId: app.id, purpose: "verify-phone" });
-    } catch (err) {
+  async setPhone(ctx: RequestContext, { app, account }: AppUser, phone: string): Promise<Result<void>> {
+    const sent = await sendSms({ sms: this.sms, limits: this.limits, audit: this.audit, log: this.log }, ctx, app, account, phone, "verify-phone", (code) =>
+      this.challenges.create(phoneKey(account.id), { phone }, PHONE_CODE_TTL_MS, code),
+    );
+    if (!sent.ok) {
       await this.challenges.delete(phoneKey(account.id));
-      this.log.error({ err, appId: app.id, accountId: account.id }, "SMS send failed");
-      return fail("SMS_UNAVAILABLE");
+      return sent;
     }
     await this.accounts.setPhone(account.id, { phone, phoneVerified: false, phoneTwoFactor: false });
     return ok(undefined);

@@ -42,7 +42,7 @@ export class TotpEnrollment {
     const pending = await this.store.get(pendingKey(account.id));
     if (!pending) return fail("FACTOR_NOT_FOUND", { message: "No pending TOTP enrollment" });
     if (secret && !sameText(secret, pending)) return fail("INVALID_ENROLLMENT_CODE");
-    if (!(await this.totp.verifyOnce(account.id, pending, code))) return fail("INVALID_ENROLLMENT_CODE");
+    if ((await this.totp.verifyOnce(account.id, pending, code)) !== "ok") return fail("INVALID_ENROLLMENT_CODE");
     await this.accounts.setTotpSecret(account.id, pending);
     await this.store.delete(pendingKey(account.id));
     return ok(undefined);

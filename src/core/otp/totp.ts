@@ -10,15 +10,17 @@ const TOLERANCE_STEPS = 1;
 const GUARD_TTL_MS = (2 * TOLERANCE_STEPS + 2) * TOTP_PERIOD_SECONDS * 1000;
 const CODE = /^\d{6}$/;
 
+export type TotpOutcome = "ok" | "invalid" | "replayed";
+
 export class TotpVerifier {
   constructor(
     private readonly store: EphemeralStore,
     private readonly clock: Clock,
   ) {}
 
-  /** True only for a valid code of a time step later than any accepted before for this account. */
-  async verifyOnce(accountId: string, secret: string, code: string): Promise<boolean> {
-    if (!CODE.test(code)) return false;
+  /** "ok" only for a valid code of a time step later than any accepted before for this account. */
+  async verifyOnce(accountId: string, secret: string, code: string): Promise<TotpOutcome> {
+    if (!CODE.test(code)) return "invalid";
     const epoch = Math.floor(this.clock.now() / 1000);
     let result;
     try {
@@ -29,11 +31,11 @@ export class TotpVerifier {
         epochTolerance: TOLERANCE_STEPS * TOTP_PERIOD_SECONDS,
       });
     } catch {
-      return false; // unusable secret
+      return "invalid"; // unusable secret
     }
-    if (!result.valid) return false;
+    if (!result.valid) return "invalid";
     const step = Math.floor(epoch / TOTP_PERIOD_SECONDS) + result.delta;
-    return this.store.advance(`totp:last-step:${accountId}`, step, GUARD_TTL_MS);
+    return (await this.store.advance(`totp:last-step:${accountId}`, step, GUARD_TTL_MS)) ? "ok" : "replayed";
   }
 }
 

@@ -1,6 +1,7 @@
 // Password hashing with argon2id (OWASP: m >= 19 MiB, t >= 2, p = 1). Hashes are
 // PHC strings, so hashes made with older parameters are recognised and upgraded.
 import { hash, verify, type Algorithm } from "@node-rs/argon2";
+import { HashPool } from "./hash-pool.js";
 
 const ARGON2ID = 2 as Algorithm; // Algorithm.Argon2id (a const enum, not importable as a value)
 
@@ -21,29 +22,30 @@ const PHC = /^\$argon2id\$v=19\$m=(\d+),t=(\d+),p=(\d+)\$/;
 export class PasswordHasher {
   private dummyHash: Promise<string>;
 
-  constructor(private readonly params: Argon2Params) {
+  /** Every argon2 operation runs through `pool` (HashPoolBusy when it is full). */
+  constructor(
+    private readonly params: Argon2Params,
+    private readonly pool: HashPool = new HashPool(Number.MAX_SAFE_INTEGER, 0),
+  ) {
     // Verified against for unknown accounts so that they cost the same time.
     this.dummyHash = this.hash("dummy password for unknown accounts");
   }
 
   hash(password: string): Promise<string> {
-    return hash(password, {
-      algorithm: ARGON2ID,
-      memoryCost: this.params.memoryKiB,
-      timeCost: this.params.iterations,
-      parallelism: this.params.parallelism,
-    });
+    return this.pool.run(() =>
+      hash(password, {
+        algorithm: ARGON2ID,
+        memoryCost: this.params.memoryKiB,
+        timeCost: this.params.iterations,
+        parallelism: this.params.parallelism,
+      }),
+    );
   }
 
   async verify(passwordHash: string, password: string): Promise<VerifyOutcome> {
     const m = PHC.exec(passwordHash);
     if (!m) return { ok: false, needsRehash: false };
-    let ok: boolean;
-    try {
-      ok = await verify(passwordHash, password);
-    } catch {
-      return { ok: false, needsRehash: false }; // malformed stored hash: never a match
-    }
+    const ok = await this.pool.run(() => verify(passwordHash, password).catch(() => false)); // malformed hash: no match
     const { memoryKiB, iterations, parallelism } = this.params;
     const needsRehash =
       Number(m[1]) !== memoryKiB || Number(m[2]) !== iterations || Number(m[3]) !== parallelism;
@@ -52,7 +54,8 @@ export class PasswordHasher {
 
   /** Same work as a real verify, always false: unknown accounts answer in the same time. */
   async verifyDummy(password: string): Promise<false> {
-    await verify(await this.dummyHash, password).catch(() => false);
+    const dummy = await this.dummyHash;
+    await this.pool.run(() => verify(dummy, password).catch(() => false));
     return false;
   }
 }

@@ -7,9 +7,11 @@ import type { App } from "../apps/app.js";
 import { fail, ok, type Result } from "../failure.js";
 import type { Logger } from "../logger.js";
 import { codeMatches, type Challenges } from "../otp/challenges.js";
+import type { Audit, RequestContext } from "../audit.js";
+import type { SignInLimits } from "../limits/sign-in-limits.js";
 import { newSmsCode, type SmsSender } from "../otp/sms.js";
-import type { TotpVerifier } from "../otp/totp.js";
-import type { SecondFactorType } from "./sign-in.js";
+import type { TotpOutcome, TotpVerifier } from "../otp/totp.js";
+import type { SecondFactorType, SignIn } from "./sign-in.js";
 
 export const LOGIN_TOKEN_TTL_MS = 5 * 60 * 1000;
 const TOKEN = /^[A-Za-z0-9_-]{43}$/;
@@ -26,44 +28,86 @@ export class LoginTokens {
     private readonly accounts: AccountStore,
     private readonly totp: TotpVerifier,
     private readonly sms: SmsSender,
+    private readonly signIn: SignIn,
+    private readonly limits: SignInLimits,
+    private readonly audit: Audit,
     private readonly log: Logger,
   ) {}
 
   /** A new login token; for SMS a fresh code is sent first (no token when it cannot be sent). */
-  async start(app: App, account: Account, factor: SecondFactorType): Promise<Result<string>> {
+  async start(ctx: RequestContext, app: App, account: Account, factor: SecondFactorType): Promise<Result<string>> {
     const token = randomBytes(32).toString("base64url");
-    const code = factor === "SMS" ? newSmsCode() : undefined;
-    await this.challenges.create<Pending>(key(token), { appId: app.id, accountId: account.id, factor }, LOGIN_TOKEN_TTL_MS, code);
-    if (code) {
-      try {
-        await this.sms.send({ to: account.phone!, code, appId: app.id, purpose: "login" });
-      } catch (err) {
-        await this.challenges.delete(key(token));
-        this.log.error({ err, appId: app.id, accountId: account.id }, "SMS send failed");
-        return fail("SMS_UNAVAILABLE");
-      }
+    if (factor === "SMS") {
+      const sent = await sendSms({ sms: this.sms, limits: this.limits, audit: this.audit, log: this.log }, ctx, app, account, account.phone!, "login", (code) =>
+        this.challenges.create<Pending>(key(token), { appId: app.id, accountId: account.id, factor }, LOGIN_TOKEN_TTL_MS, code),
+      );
+      if (!sent.ok) return sent;
+    } else {
+      await this.challenges.create<Pending>(key(token), { appId: app.id, accountId: account.id, factor }, LOGIN_TOKEN_TTL_MS);
     }
+    this.signIn.secondFactorRequired({ ctx, app }, account, factor);
     return ok(token);
   }
 
   /** The account, once, for the right code; INVALID_SECOND_FACTOR for a wrong one. */
-  async complete(app: App, token: string, code: string): Promise<Result<Account>> {
-    if (!TOKEN.test(token)) return fail("INVALID_LOGIN_TOKEN");
+  async complete(ctx: RequestContext, app: App, token: string, code: string): Promise<Result<Account>> {
+    const misuse = (): Result<Account> => {
+      this.audit.record(ctx, { event: "login_token.invalid", appId: app.id });
+      return fail("INVALID_LOGIN_TOKEN");
+    };
+    if (!TOKEN.test(token)) return misuse();
     const pending = await this.challenges.peek<Pending>(key(token));
-    if (!pending || pending.data.appId !== app.id) return fail("INVALID_LOGIN_TOKEN");
+    if (!pending || pending.data.appId !== app.id) return misuse();
     const account = await this.accounts.findById(pending.data.accountId);
-    if (!account) return fail("INVALID_LOGIN_TOKEN");
+    if (!account) return misuse();
 
-    const outcome = await this.challenges.attempt<Pending>(key(token), (c) =>
-      c.data.factor === "SMS"
-        ? codeMatches(key(token), c, code)
-        : account.totpSecret !== null && this.totp.verifyOnce(account.id, account.totpSecret, code),
-    );
-    if (outcome.status === "invalid") return fail("INVALID_LOGIN_TOKEN");
-    if (outcome.status === "wrong") return fail("INVALID_SECOND_FACTOR");
-    if (account.deactivated) return fail("ACCOUNT_DEACTIVATED");
-    return ok(account);
+    let tokenDied = false;
+    const result = await this.signIn.checkSecondFactor({ ctx, app }, account, async () => {
+      let totp: TotpOutcome = "invalid";
+      const outcome = await this.challenges.attempt<Pending>(key(token), async (c) => {
+        if (c.data.factor === "SMS") return codeMatches(key(token), c, code);
+        totp = account.totpSecret ? await this.totp.verifyOnce(account.id, account.totpSecret, code) : "invalid";
+        return totp === "ok";
+      });
+      tokenDied = outcome.status === "invalid";
+      return outcome.status === "ok" ? "ok" : totp;
+    });
+    if (tokenDied) return misuse();
+    if (result.ok && account.deactivated) return fail("ACCOUNT_DEACTIVATED");
+    return result;
   }
+}
+
+/**
+ * Sends a fresh SMS code within the per-account and per-phone limits; `store` keeps its hash
+ * first. A send that fails is refunded to the limits and reported as retryable.
+ */
+export async function sendSms(
+  deps: { sms: SmsSender; limits: SignInLimits; audit: Audit; log: Logger },
+  ctx: RequestContext,
+  app: App,
+  account: Account,
+  phone: string,
+  purpose: "login" | "verify-phone",
+  store: (code: string) => Promise<void>,
+): Promise<Result<void>> {
+  const decision = await deps.limits.sms(account.id, phone);
+  if (decision.limited) {
+    deps.audit.record(ctx, { event: "sign_in.blocked", appId: app.id, accountId: account.id, reason: decision.limiter });
+    return fail("TOO_MANY_ATTEMPTS", { retryAfterSeconds: decision.retryAfterSeconds });
+  }
+  const code = newSmsCode();
+  await store(code);
+  try {
+    await deps.sms.send({ to: phone, code, appId: app.id, purpose });
+  } catch (err) {
+    await deps.limits.refundSms(account.id, phone);
+    deps.log.error({ err: (err as Error).message, appId: app.id, accountId: account.id }, "SMS send failed");
+    deps.audit.record(ctx, { event: "sms.failed", appId: app.id, accountId: account.id, reason: purpose });
+    return fail("SMS_UNAVAILABLE", { retryAfterSeconds: 30 });
+  }
+  deps.audit.record(ctx, { event: "sms.sent", appId: app.id, accountId: account.id, reason: purpose });
+  return ok(undefined);
 }
 
 const key = (token: string) => `login-token:${token}`;

@@ -4,17 +4,25 @@
 import { createHash } from "node:crypto";
 import { loginKey, type Account, type AccountStore } from "../accounts/account.js";
 import type { App } from "../apps/app.js";
-import { fail, ok, type Result } from "../failure.js";
+import type { Audit, RequestContext } from "../audit.js";
+import { fail, ok, type Failure, type Result } from "../failure.js";
+import type { Decision, SignInLimits } from "../limits/sign-in-limits.js";
 import type { Logger } from "../logger.js";
-import { normalizePassword, type PasswordHasher } from "../password/hasher.js";
 import type { TotpVerifier } from "../otp/totp.js";
+import { HashPoolBusy } from "../password/hash-pool.js";
+import { normalizePassword, type PasswordHasher } from "../password/hasher.js";
 
 /** How the client sent the password: as typed, or as Cosync clients do, lowercase md5 hex. */
 export type PasswordForm = "plain" | "md5hex";
 export type SecondFactorType = "TOTP" | "SMS";
 
-export interface Credentials {
+/** Who asks, for which app. */
+export interface Who {
+  ctx: RequestContext;
   app: App;
+}
+
+export interface Credentials extends Who {
   /** Username, email or handle as typed. */
   login: string;
   password: string;
@@ -30,24 +38,64 @@ export class SignIn {
     private readonly accounts: AccountStore,
     private readonly hasher: PasswordHasher,
     private readonly totp: TotpVerifier,
+    private readonly limits: SignInLimits,
+    private readonly audit: Audit,
     private readonly log: Logger,
   ) {}
 
   /** The first factor: the active app's account behind login and password. */
   async checkPassword(c: Credentials): Promise<Result<Account>> {
     const appState = checkApp(c.app);
-    if (!appState.ok) return appState;
+    if (!appState.ok) return this.refuse(c, appState.failure, "sign_in.failure", undefined, c.app.status);
+    const subject = { ip: c.ctx.ip, appId: c.app.id, login: loginKey(c.login) };
+    const decision = await this.limits.check(subject);
+    if (decision.limited) return this.refuse(c, tooMany(decision), "sign_in.blocked", undefined, decision.limiter);
+
     const secret = passwordSecret(c.app, c.password, c.form);
-    const account = await this.accounts.findByLogin(c.app.id, loginKey(c.login));
-    if (!account) {
-      await this.hasher.verifyDummy(secret);
-      return fail("INVALID_CREDENTIALS");
+    let account: Account | null;
+    let matches: boolean;
+    let needsRehash = false;
+    try {
+      account = await this.accounts.findByLogin(c.app.id, subject.login);
+      if (account) ({ ok: matches, needsRehash } = await this.hasher.verify(account.passwordHash, secret));
+      else matches = await this.hasher.verifyDummy(secret);
+    } catch (err) {
+      if (!(err instanceof HashPoolBusy)) throw err;
+      return this.refuse(c, { reason: "BUSY", message: "The service is busy; please try again", retryAfterSeconds: 1 }, "sign_in.busy");
     }
-    const { ok: matches, needsRehash } = await this.hasher.verify(account.passwordHash, secret);
-    if (!matches) return fail("INVALID_CREDENTIALS");
-    if (account.deactivated) return fail("ACCOUNT_DEACTIVATED");
+    await this.limits.recordPassword(subject, matches);
+    if (!account || !matches) {
+      return this.refuse(c, { reason: "INVALID_CREDENTIALS", message: "Invalid username or password" }, "sign_in.failure", account?.id, account ? "wrong_password" : "unknown_account");
+    }
+    if (account.deactivated) return this.refuse(c, { reason: "ACCOUNT_DEACTIVATED", message: "User account is deactivated" }, "sign_in.failure", account.id, "deactivated");
     if (needsRehash) await this.upgradeHash(account, secret);
     return ok(account);
+  }
+
+  /** Second-factor codes per account are limited too; `verify` runs only when allowed. */
+  async checkSecondFactor(c: Who, account: Account, verify: () => Promise<"ok" | "invalid" | "replayed">): Promise<Result<Account>> {
+    const decision = await this.limits.checkSecondFactor(account.id);
+    if (decision.limited) return this.refuse(c, tooMany(decision), "sign_in.blocked", account.id, decision.limiter);
+    const outcome = await verify();
+    await this.limits.recordSecondFactor(account.id, outcome === "ok");
+    if (outcome !== "ok") return this.refuse(c, { reason: "INVALID_SECOND_FACTOR", message: "Invalid secondary authentication factor" }, "second_factor.failure", account.id, outcome);
+    return this.succeed(c, account);
+  }
+
+  /** Records a completed sign-in. */
+  succeed(c: Who, account: Account): Result<Account> {
+    this.audit.record(c.ctx, { event: "sign_in.success", appId: c.app.id, accountId: account.id });
+    return ok(account);
+  }
+
+  private refuse(c: Who, failure: Failure, event: "sign_in.failure" | "sign_in.blocked" | "sign_in.busy" | "second_factor.failure", accountId?: string, reason?: string): Result<never> {
+    this.audit.record(c.ctx, { event, appId: c.app.id, accountId, reason: reason ?? failure.reason.toLowerCase() });
+    return { ok: false, failure };
+  }
+
+  /** Audit of a second factor being asked for. */
+  secondFactorRequired(c: Who, account: Account, factor: SecondFactorType): void {
+    this.audit.record(c.ctx, { event: "second_factor.required", appId: c.app.id, accountId: account.id, reason: factor });
   }
 
   /** Yeep-style: the password and, when one applies, a TOTP code in the same request. */
@@ -56,8 +104,9 @@ export class SignIn {
     if (!first.ok) return first;
     const account = first.value;
     const factor = secondFactorFor(req.app, account);
-    if (!factor) return first;
+    if (!factor) return this.succeed(req, account);
     if (!req.secondFactor) {
+      this.secondFactorRequired(req, account, factor);
       return fail("SECOND_FACTOR_REQUIRED", {
         message: `User "${req.login}" has enabled MFA; please specify secondary authentication factor`,
         applicableAuthFactorTypes: [factor],
@@ -65,8 +114,9 @@ export class SignIn {
     }
     const { type, token } = req.secondFactor;
     // SMS needs a sent code, which only the two-step (login token) flow has.
-    const valid = type === "TOTP" && factor === "TOTP" && (await this.totp.verifyOnce(account.id, account.totpSecret!, token));
-    return valid ? first : fail("INVALID_SECOND_FACTOR");
+    return this.checkSecondFactor(req, account, async () =>
+      type === "TOTP" && factor === "TOTP" ? this.totp.verifyOnce(account.id, account.totpSecret!, token) : "invalid",
+    );
   }
 
   private async upgradeHash(account: Account, secret: string): Promise<void> {
@@ -77,6 +127,10 @@ export class SignIn {
       this.log.warn({ err, accountId: account.id }, "password hash upgrade failed");
     }
   }
+}
+
+function tooMany(d: Decision & { limited: true }): Failure {
+  return { reason: "TOO_MANY_ATTEMPTS", message: "Too many attempts; please try again later", retryAfterSeconds: d.retryAfterSeconds };
 }
 
 export function checkApp(app: App): Result<App> {

@@ -1,7 +1,7 @@
 // EphemeralStore on Redis, shared by every instance. Keys carry a prefix so that
 // deployments (and test runs) sharing one Redis never see each other's state.
 import { Redis } from "ioredis";
-import type { EphemeralStore } from "../../core/ephemeral.js";
+import { StoreUnavailable, type EphemeralStore } from "../../core/ephemeral.js";
 
 // Compare-and-set in one server-side step (see EphemeralStore.advance).
 const ADVANCE = `
@@ -21,45 +21,74 @@ type RedisWithAdvance = Redis & {
   increment(key: string, ttlMs: number): Promise<number>;
 };
 
+const READY_TIMEOUT_MS = 5000;
+
 export class RedisEphemeralStore implements EphemeralStore {
+  /** The connection (without key prefix), shared with the rate limiters. */
+  readonly client: Redis;
   private readonly redis: RedisWithAdvance;
 
   constructor(url: string, keyPrefix: string) {
-    this.redis = new Redis(url, { keyPrefix, maxRetriesPerRequest: 2, lazyConnect: false }) as RedisWithAdvance;
+    // No offline queue: while Redis is down, commands fail at once (sign-in is refused, not
+    // queued); ioredis keeps reconnecting in the background and recovers by itself.
+    const options = { maxRetriesPerRequest: 1, enableOfflineQueue: false, retryStrategy: (n: number) => Math.min(n * 100, 2000) };
+    this.client = new Redis(url, options);
+    this.client.on("error", () => {}); // reported through failing commands, not as process errors
+    this.redis = this.client.duplicate({ keyPrefix }) as RedisWithAdvance;
+    this.redis.on("error", () => {});
     this.redis.defineCommand("advance", { numberOfKeys: 1, lua: ADVANCE });
     this.redis.defineCommand("increment", { numberOfKeys: 1, lua: INCREMENT });
   }
 
   get(key: string): Promise<string | null> {
-    return this.redis.get(key);
+    return guard(this.redis.get(key));
   }
 
   async set(key: string, value: string, ttlMs: number): Promise<void> {
-    await this.redis.set(key, value, "PX", Math.max(1, Math.ceil(ttlMs)));
+    await guard(this.redis.set(key, value, "PX", ms(ttlMs)));
   }
 
   take(key: string): Promise<string | null> {
-    return this.redis.getdel(key);
+    return guard(this.redis.getdel(key));
   }
 
   async delete(key: string): Promise<void> {
-    await this.redis.del(key);
+    await guard(this.redis.del(key));
   }
 
   async advance(key: string, value: number, ttlMs: number): Promise<boolean> {
-    return (await this.redis.advance(key, value, Math.max(1, Math.ceil(ttlMs)))) === 1;
+    return (await guard(this.redis.advance(key, value, ms(ttlMs)))) === 1;
   }
 
   increment(key: string, ttlMs: number): Promise<number> {
-    return this.redis.increment(key, Math.max(1, Math.ceil(ttlMs)));
+    return guard(this.redis.increment(key, ms(ttlMs)));
+  }
+
+  /** True while both connections are up (for readiness). */
+  isReady(): boolean {
+    return this.client.status === "ready" && this.redis.status === "ready";
   }
 
   /** Resolves once connected; start-up fails clearly when Redis is unreachable. */
   async ready(): Promise<void> {
-    await this.redis.ping();
+    const deadline = Date.now() + READY_TIMEOUT_MS;
+    for (const c of [this.client, this.redis]) {
+      while (c.status !== "ready") {
+        if (Date.now() > deadline) throw new Error(`not ready after ${READY_TIMEOUT_MS} ms (status ${c.status})`);
+        await new Promise((r) => c.once("ready", r).once("error", r));
+      }
+    }
   }
 
   async close(): Promise<void> {
-    await this.redis.quit().catch(() => this.redis.disconnect());
+    for (const c of [this.redis, this.client]) await c.quit().catch(() => c.disconnect());
   }
+}
+
+const ms = (ttlMs: number) => Math.max(1, Math.ceil(ttlMs));
+
+function guard<T>(p: Promise<T>): Promise<T> {
+  return p.catch((err: unknown) => {
+    throw new StoreUnavailable("Redis is unavailable", { cause: err });
+  });
 }

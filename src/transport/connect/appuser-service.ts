@@ -7,7 +7,7 @@ import type { AppUser } from "../../core/app-users/app-users.js";
 import { appForToken } from "../../core/apps/lookup.js";
 import { secondFactorFor } from "../../core/sign-in/sign-in.js";
 import { E164 } from "../../core/otp/sms.js";
-import type { ServiceDeps } from "./deps.js";
+import { who, type ServiceDeps } from "./deps.js";
 import { unwrap } from "./errors.js";
 import { RequestCheck } from "./validate.js";
 
@@ -29,10 +29,12 @@ export function appUserService(deps: ServiceDeps): ServiceImpl<typeof AppUserSer
         .text("password", req.password, 32)
         .that("password", req.password === "" || MD5_HEX.test(req.password), '"password" must be the MD5 hex of the password')
         .done();
-      const account = unwrap(await deps.signIn.checkPassword({ app, login: req.handle, password: req.password, form: "md5hex" }));
+      const caller = { ctx: who(ctx), app };
+      const account = unwrap(await deps.signIn.checkPassword({ ...caller, login: req.handle, password: req.password, form: "md5hex" }));
       const factor = secondFactorFor(app, account);
-      if (factor) return { loginToken: unwrap(await deps.loginTokens.start(app, account, factor)) };
+      if (factor) return { loginToken: unwrap(await deps.loginTokens.start(caller.ctx, app, account, factor)) };
       const { jwt, accessToken } = unwrap(await deps.appTokens.issue(app, account));
+      deps.signIn.succeed(caller, account);
       return { jwt, accessToken };
     },
 
@@ -40,7 +42,7 @@ export function appUserService(deps: ServiceDeps): ServiceImpl<typeof AppUserSer
       const app = await appOf(ctx);
       new RequestCheck().text("loginToken", req.loginToken, 128).done();
       checkCode("code", req.code);
-      const account = unwrap(await deps.loginTokens.complete(app, req.loginToken, req.code));
+      const account = unwrap(await deps.loginTokens.complete(who(ctx), app, req.loginToken, req.code));
       return unwrap(await deps.appTokens.issue(app, account));
     },
 
@@ -64,7 +66,7 @@ export function appUserService(deps: ServiceDeps): ServiceImpl<typeof AppUserSer
         .text("phone", req.phone, 16)
         .that("phone", req.phone === "" || E164.test(req.phone), '"phone" must be E.164, e.g. +15555550100')
         .done();
-      unwrap(await deps.appUsers.setPhone(user, req.phone));
+      unwrap(await deps.appUsers.setPhone(who(ctx), user, req.phone));
       return {};
     },
 

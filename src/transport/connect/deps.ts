@@ -1,5 +1,8 @@
 // What the Connect service implementations are built from (wired in src/service.ts).
+import type { HandlerContext } from "@connectrpc/connect";
 import type { AccountStore } from "../../core/accounts/account.js";
+import type { RequestContext } from "../../core/audit.js";
+import { requestContextKey } from "../request-context.js";
 import type { AppUsers } from "../../core/app-users/app-users.js";
 import type { AppStore } from "../../core/apps/app.js";
 import type { LoginTokens } from "../../core/sign-in/login-tokens.js";
@@ -23,4 +26,9 @@ export interface ServiceDeps {
   enrollment: TotpEnrollment;
   cookie: CookiePolicy;
   clock: Clock;
+}
+
+/** The request context the transport put on the handler context. */
+export function who(ctx: HandlerContext): RequestContext {
+  return ctx.values.get(requestContextKey);
 }

@@ -28,6 +28,9 @@ const CONNECT_CODES: Record<FailureReason, Code> = {
   PHONE_NOT_VERIFIED: Code.FailedPrecondition,
   INVALID_CODE: Code.InvalidArgument,
   SMS_UNAVAILABLE: Code.Unavailable,
+  TOO_MANY_ATTEMPTS: Code.ResourceExhausted,
+  BUSY: Code.Unavailable,
+  SERVICE_UNAVAILABLE: Code.Unavailable,
 };
 
 export function toConnectError(failure: Failure): ConnectError {
@@ -37,9 +40,11 @@ export function toConnectError(failure: Failure): ConnectError {
       reason: failure.reason,
       applicableAuthFactorTypes: failure.applicableAuthFactorTypes ?? [],
       fieldViolations: failure.fieldViolations ?? [],
+      retryAfterSeconds: failure.retryAfterSeconds ?? 0,
     },
   };
-  return new ConnectError(failure.message, CONNECT_CODES[failure.reason], undefined, [detail], failure);
+  const metadata = failure.retryAfterSeconds ? { "retry-after": String(failure.retryAfterSeconds) } : undefined;
+  return new ConnectError(failure.message, CONNECT_CODES[failure.reason], metadata, [detail], failure);
 }
 
 /** The value of a successful result; a failed one is thrown as its Connect error. */

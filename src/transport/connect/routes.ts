@@ -5,19 +5,37 @@ import { SessionService } from "../../../gen/signin/session/v1/session_pb.js";
 import { TotpService } from "../../../gen/signin/session/v1/totp_pb.js";
 import { UserService } from "../../../gen/signin/session/v1/user_pb.js";
 import { appUserService } from "./appuser-service.js";
+import { StoreUnavailable } from "../../core/ephemeral.js";
 import type { ServiceDeps } from "./deps.js";
+import { reject } from "./errors.js";
 import { sessionService } from "./session-service.js";
 import { totpService } from "./totp-service.js";
 import { userService } from "./user-service.js";
 
-/** The services and their implementations; the legacy REST surface calls the same objects. */
+/** The services and their implementations; the legacy REST surfaces call the same objects. */
 export function implementations(deps: ServiceDeps) {
   return [
-    { service: SessionService, impl: sessionService(deps) },
-    { service: UserService, impl: userService(deps) },
-    { service: TotpService, impl: totpService(deps) },
-    { service: AppUserService, impl: appUserService(deps) },
+    { service: SessionService, impl: failClosed(sessionService(deps)) },
+    { service: UserService, impl: failClosed(userService(deps)) },
+    { service: TotpService, impl: failClosed(totpService(deps)) },
+    { service: AppUserService, impl: failClosed(appUserService(deps)) },
   ] as const;
+}
+
+/** Redis down: every method answers a retryable SERVICE_UNAVAILABLE (never "no limits"). */
+function failClosed<T extends object>(impl: T): T {
+  const wrapped: Record<string, unknown> = {};
+  for (const [name, fn] of Object.entries(impl)) {
+    wrapped[name] = async (...args: unknown[]) => {
+      try {
+        return await (fn as (...a: unknown[]) => Promise<unknown>).apply(impl, args);
+      } catch (err) {
+        if (err instanceof StoreUnavailable) reject("SERVICE_UNAVAILABLE", { retryAfterSeconds: 1 });
+        throw err;
+      }
+    };
+  }
+  return wrapped as T;
 }
 
 export type Implementations = ReturnType<typeof implementations>;

@@ -5,7 +5,7 @@ import type { IssueTokenRequest, SetCookieRequest } from "../../../gen/signin/se
 import { SessionService } from "../../../gen/signin/session/v1/session_pb.js";
 import type { IssuedSession } from "../../core/sessions/sessions.js";
 import { clearedCookie, presentedToken, sessionCookie } from "./credentials.js";
-import type { ServiceDeps } from "./deps.js";
+import { who, type ServiceDeps } from "./deps.js";
 import { reject, unwrap } from "./errors.js";
 import { RequestCheck } from "./validate.js";
 
@@ -16,7 +16,7 @@ const MAX_TOKEN_LENGTH = 4096;
 export function sessionService(deps: ServiceDeps): ServiceImpl<typeof SessionService> {
   const { sessions } = deps;
 
-  async function signIn(req: SetCookieRequest | IssueTokenRequest): Promise<IssuedSession> {
+  async function signIn(req: SetCookieRequest | IssueTokenRequest, ctx: HandlerContext): Promise<IssuedSession> {
     const factor = req.secondaryAuthFactor;
     new RequestCheck()
       .text("user", req.user, MAX_LOGIN_LENGTH)
@@ -27,7 +27,7 @@ export function sessionService(deps: ServiceDeps): ServiceImpl<typeof SessionSer
       .done();
     const app = (await deps.apps.findById(deps.defaultAppId)) ?? reject("APP_DELETED");
     const account = unwrap(
-      await deps.signIn.signIn({ app, login: req.user, password: req.password, form: "plain", secondFactor: factor }),
+      await deps.signIn.signIn({ ctx: who(ctx), app, login: req.user, password: req.password, form: "plain", secondFactor: factor }),
     );
     return sessions.start(account, {
       profile: req.projection?.profile ?? false,
@@ -43,7 +43,7 @@ export function sessionService(deps: ServiceDeps): ServiceImpl<typeof SessionSer
 
   return {
     async setCookie(req, ctx) {
-      const session = await signIn(req);
+      const session = await signIn(req, ctx);
       setCookie(ctx, session);
       return { user: { id: session.accountId } };
     },
@@ -60,8 +60,8 @@ export function sessionService(deps: ServiceDeps): ServiceImpl<typeof SessionSer
       return {};
     },
 
-    async issueToken(req) {
-      const session = await signIn(req);
+    async issueToken(req, ctx) {
+      const session = await signIn(req, ctx);
       return { token: session.token, expiresAt: timestampFromDate(session.expiresAt) };
     },
 

@@ -26,7 +26,13 @@ const COSYNC_CODES: Record<FailureReason, number> = {
   PHONE_NOT_VERIFIED: 410,
   INVALID_CODE: 602,
   SMS_UNAVAILABLE: 500,
+  TOO_MANY_ATTEMPTS: 429,
+  BUSY: 503,
+  SERVICE_UNAVAILABLE: 503,
 };
+
+// Retryable refusals keep their own HTTP status and say when to retry.
+const HTTP_STATUS: Partial<Record<FailureReason, number>> = { SMS_UNAVAILABLE: 500, TOO_MANY_ATTEMPTS: 429, BUSY: 503, SERVICE_UNAVAILABLE: 503 };
 
 export interface CosyncAnswer {
   status: number;
@@ -43,8 +49,8 @@ export function cosyncFailure(f: Failure): CosyncAnswer {
     code = missing ? 403 : 602;
     message = first.description;
   }
-  if (f.reason === "SMS_UNAVAILABLE") return { status: 500, body: { code, message }, headers: { "retry-after": "30" } };
-  return { status: 400, body: { code, message }, headers: {} };
+  const headers: Record<string, string> = f.retryAfterSeconds ? { "retry-after": String(f.retryAfterSeconds) } : {};
+  return { status: HTTP_STATUS[f.reason] ?? 400, body: { code, message }, headers };
 }
 
 export const cosyncInvalidData = (message: string): CosyncAnswer => ({ status: 400, body: { code: 602, message }, headers: {} });

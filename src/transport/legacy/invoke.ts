@@ -2,7 +2,8 @@
 // bodies decoded into the RPC's input message, and a call of the very implementation the
 // Connect routes serve (connect's HandlerContext, so headers work the same way).
 import { create, fromJson, ScalarType, toJson, type DescMessage, type DescMethod, type DescService } from "@bufbuild/protobuf";
-import { createHandlerContext } from "@connectrpc/connect";
+import { createContextValues, createHandlerContext } from "@connectrpc/connect";
+import { requestContext, requestContextKey, type TrustFn } from "../request-context.js";
 import type { Implementations } from "../connect/routes.js";
 import { toHeaders, type Req, type Res } from "./http.js";
 
@@ -82,13 +83,14 @@ export interface Invoked {
 }
 
 /** Runs the implementation; its ConnectErrors propagate to the caller's envelope. */
-export async function invoke(route: LegacyRoute, input: unknown, req: Req, res: Res, protocolName: string): Promise<Invoked> {
+export async function invoke(route: LegacyRoute, input: unknown, req: Req, res: Res, surface: "yeep" | "cosync", trust: TrustFn): Promise<Invoked> {
   const abort = new AbortController();
   res.once("close", () => abort.abort());
   const ctx = createHandlerContext({
     service: route.service,
     method: route.method,
-    protocolName,
+    protocolName: surface,
+    contextValues: createContextValues().set(requestContextKey, requestContext(req, trust, surface)),
     requestMethod: req.method ?? "POST",
     url: route.path,
     requestHeader: toHeaders(req),

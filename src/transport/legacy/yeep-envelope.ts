@@ -27,6 +27,9 @@ const YEEP_CODES: Record<FailureReason, number> = {
   PHONE_NOT_VERIFIED: 403,
   INVALID_CODE: 10031,
   SMS_UNAVAILABLE: 503,
+  TOO_MANY_ATTEMPTS: 10429,
+  BUSY: 10503,
+  SERVICE_UNAVAILABLE: 10503,
 };
 
 export interface YeepError {
@@ -34,6 +37,8 @@ export interface YeepError {
   message: string;
   details?: Array<{ message: string; path: string[] }>;
   applicableAuthFactorTypes?: string[];
+  /** Seconds to wait before retrying (rate limits, busy, unavailable). */
+  retryAfter?: number;
 }
 
 export const yeepOk = (body: object) => ({ ok: true, ...body });
@@ -46,6 +51,7 @@ export function yeepFailure(failure: Failure) {
     error.details = failure.fieldViolations.map((v) => ({ message: v.description, path: v.field.split(".") }));
   }
   if (failure.applicableAuthFactorTypes) error.applicableAuthFactorTypes = failure.applicableAuthFactorTypes;
+  if (failure.retryAfterSeconds) error.retryAfter = failure.retryAfterSeconds;
   return yeepError(error);
 }
 

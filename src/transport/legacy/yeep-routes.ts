@@ -2,6 +2,7 @@
 // answered in the Yeep envelope by the same implementations as the RPCs.
 import { ConnectError } from "@connectrpc/connect";
 import type { Logger } from "../../core/logger.js";
+import type { TrustFn } from "../request-context.js";
 import { failureOf } from "../connect/errors.js";
 import type { Implementations } from "../connect/routes.js";
 import { BodyTooLarge, readBody, sendJson, type Req, type Res } from "./http.js";
@@ -27,7 +28,7 @@ export function yeepRoutes(impls: Implementations): Map<string, LegacyRoute> {
   );
 }
 
-export function yeepHandler(table: Map<string, LegacyRoute>, opts: { maxBodyBytes: number; log: Logger }) {
+export function yeepHandler(table: Map<string, LegacyRoute>, opts: { maxBodyBytes: number; log: Logger; trust: TrustFn }) {
   return async function handle(req: Req, res: Res, path: string): Promise<boolean> {
     const route = table.get(path);
     if (!route) return false;
@@ -51,7 +52,7 @@ export function yeepHandler(table: Map<string, LegacyRoute>, opts: { maxBodyByte
       throw err;
     }
     try {
-      const { json, setCookie } = await invoke(route, input, req, res, "yeep");
+      const { json, setCookie } = await invoke(route, input, req, res, "yeep", opts.trust);
       sendJson(res, 200, yeepOk(json), setCookie.length ? { "set-cookie": setCookie } : {});
     } catch (err) {
       const failure = failureOf(err);

@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file signin/session/v1/error.proto.
  */
 export const file_signin_session_v1_error: GenFile = /*@__PURE__*/
-  fileDesc("Ch1zaWduaW4vc2Vzc2lvbi92MS9lcnJvci5wcm90bxIRc2lnbmluLnNlc3Npb24udjEigAEKC0Vycm9yRGV0YWlsEg4KBnJlYXNvbhgBIAEoCRIkChxhcHBsaWNhYmxlX2F1dGhfZmFjdG9yX3R5cGVzGAIgAygJEjsKEGZpZWxkX3Zpb2xhdGlvbnMYAyADKAsyIS5zaWduaW4uc2Vzc2lvbi52MS5GaWVsZFZpb2xhdGlvbiI0Cg5GaWVsZFZpb2xhdGlvbhINCgVmaWVsZBgBIAEoCRITCgtkZXNjcmlwdGlvbhgCIAEoCWIGcHJvdG8z");
+  fileDesc("Ch1zaWduaW4vc2Vzc2lvbi92MS9lcnJvci5wcm90bxIRc2lnbmluLnNlc3Npb24udjEinQEKC0Vycm9yRGV0YWlsEg4KBnJlYXNvbhgBIAEoCRIkChxhcHBsaWNhYmxlX2F1dGhfZmFjdG9yX3R5cGVzGAIgAygJEjsKEGZpZWxkX3Zpb2xhdGlvbnMYAyADKAsyIS5zaWduaW4uc2Vzc2lvbi52MS5GaWVsZFZpb2xhdGlvbhIbChNyZXRyeV9hZnRlcl9zZWNvbmRzGAQgASgFIjQKDkZpZWxkVmlvbGF0aW9uEg0KBWZpZWxkGAEgASgJEhMKC2Rlc2NyaXB0aW9uGAIgASgJYgZwcm90bzM");
 
 /**
  * ErrorDetail travels in Connect/gRPC error details; the legacy surfaces
@@ -41,6 +41,13 @@ export type ErrorDetail = Message<"signin.session.v1.ErrorDetail"> & {
    * @generated from field: repeated signin.session.v1.FieldViolation field_violations = 3;
    */
   fieldViolations: FieldViolation[];
+
+  /**
+   * For retryable refusals (rate limits, busy, unavailable): seconds to wait.
+   *
+   * @generated from field: int32 retry_after_seconds = 4;
+   */
+  retryAfterSeconds: number;
 };
 
 /**

@@ -1,0 +1,58 @@
+// The core's Limiter on rate-limiter-flexible: RateLimiterRedis (shared by every instance;
+// refuses at once while Redis is down) or RateLimiterMemory (embedded default).
+import type { Redis } from "ioredis";
+import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from "rate-limiter-flexible";
+import { StoreUnavailable } from "../core/ephemeral.js";
+import type { Limiter, LimiterFactory, LimiterSpec, LimiterState } from "../core/limits/limiter.js";
+
+export function redisLimiters(redis: Redis, keyPrefix: string): LimiterFactory {
+  return (spec) =>
+    wrap(
+      new RateLimiterRedis({
+        storeClient: redis,
+        keyPrefix: `${keyPrefix}rl:${spec.name}`,
+        points: spec.points,
+        duration: spec.durationSeconds,
+        rejectIfRedisNotReady: true,
+      }),
+      spec,
+    );
+}
+
+export function memoryLimiters(): LimiterFactory {
+  return (spec) => wrap(new RateLimiterMemory({ keyPrefix: spec.name, points: spec.points, duration: spec.durationSeconds }), spec);
+}
+
+function wrap(rl: RateLimiterAbstract, spec: LimiterSpec): Limiter {
+  const state = (r: RateLimiterRes): LimiterState => ({ consumed: r.consumedPoints, msBeforeNext: r.msBeforeNext });
+  // rate-limiter-flexible rejects with a RateLimiterRes when over the limit, with an Error when the store failed.
+  const store = <T>(p: Promise<T>): Promise<T> =>
+    p.catch((err: unknown) => {
+      if (err instanceof RateLimiterRes) throw err;
+      throw new StoreUnavailable(`rate limiter ${spec.name}`, { cause: err });
+    });
+  return {
+    points: spec.points,
+    async consume(key, points = 1) {
+      try {
+        return { ...state(await store(rl.consume(key, points))), limited: false };
+      } catch (err) {
+        if (err instanceof RateLimiterRes) return { ...state(err), limited: true };
+        throw err;
+      }
+    },
+    async reward(key) {
+      await store(rl.reward(key, 1));
+    },
+    async get(key) {
+      const r = await store(rl.get(key));
+      return r ? state(r) : null;
+    },
+    async block(key, seconds) {
+      await store(rl.block(key, seconds));
+    },
+    async delete(key) {
+      await store(rl.delete(key));
+    },
+  };
+}
