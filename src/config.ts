@@ -72,7 +72,7 @@ export const ENV_VARS: Array<[name: string, fallback: string, meaning: string]> 
   ["LIMIT_SECOND_FACTOR_FAILURES", "10/900", "Wrong second-factor codes per account."],
   ["LIMIT_SMS_ACCOUNT", "5/3600", "SMS codes sent per account."],
   ["LIMIT_SMS_PHONE", "5/3600", "SMS codes sent per phone number."],
-  ["LIMIT_APP_REQUESTS", "6000/60", "Sign-in requests per app, all clients together."],
+  ["LIMIT_APP_REQUESTS", "60000/60", "Sign-in requests per app, all clients together."],
 ];
 
 export class ConfigError extends Error {}
