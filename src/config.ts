@@ -64,7 +64,7 @@ export const ENV_VARS: Array<[name: string, fallback: string, meaning: string]> 
   ["HASH_CONCURRENCY", "", "argon2 operations at once; unset = the CPU count."],
   ["HASH_QUEUE_MAX", "64", "argon2 operations waiting at most; beyond, sign-in answers a retryable busy error."],
   ["LIMIT_IP_REQUESTS", "60/60", "Sign-in requests per client IP: N/seconds."],
-  ["LIMIT_IP_FAILURES", "100/3600", "Failed sign-ins per client IP across accounts (credential stuffing)."],
+  ["LIMIT_IP_FAILURES", "20/600", "Failed sign-ins per client IP across accounts (credential stuffing)."],
   ["LIMIT_ACCOUNT_IP_FAILURES", "5", "Consecutive failures per account and IP before that pair is blocked."],
   ["LIMIT_ACCOUNT_IP_BLOCK", "60/900", "First block / longest block, seconds (each further block doubles)."],
   ["LIMIT_ACCOUNT_FAILURES", "100/3600", "Failures per account across all IPs (NIST 800-63B), enforced as a progressive delay."],

@@ -29,7 +29,8 @@ export interface Subject {
 }
 
 export type Limited = { limited: true; limiter: string; retryAfterSeconds: number };
-export type Decision = { limited: false } | Limited;
+/** Allowed; `suspect` when the IP or the account has recent failures (hashing gets low priority). */
+export type Decision = { limited: false; suspect?: boolean } | Limited;
 
 const ALLOWED: Decision = { limited: false };
 const limited = (limiter: string, ms: number): Limited => ({ limiter, limited: true, retryAfterSeconds: Math.max(1, Math.ceil(ms / 1000)) });
@@ -83,7 +84,7 @@ export class SignInLimits {
     if (block && block.consumed > this.accountIpFailures.points) return limited("account-ip", block.msBeforeNext);
     if (delay && delay.consumed > 0 && delay.msBeforeNext > 0) return limited("account-delay", delay.msBeforeNext);
     if (acctFail && acctFail.consumed >= this.accountFailures.points) return limited("account", acctFail.msBeforeNext);
-    return ALLOWED;
+    return (ipFail?.consumed ?? 0) > 0 || (acctFail?.consumed ?? 0) > 0 ? { limited: false, suspect: true } : ALLOWED;
   }
 
   /** After the password was checked (unknown accounts count as wrong passwords). */

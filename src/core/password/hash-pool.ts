@@ -1,11 +1,15 @@
 // Bounded hashing: at most `concurrency` argon2 operations run at once and at most `maxQueued`
 // wait; beyond that the caller is told at once that the service is busy (retryable), so memory
-// stays bounded (each argon2id verify holds m KiB) under any load.
+// stays bounded (each argon2id verify holds m KiB) under any load. Suspect callers (recent
+// failures from their IP or on the account) get only half the queue and wait behind everyone
+// else, so a flood cannot starve clean sign-ins of hashing capacity.
 export class HashPoolBusy extends Error {}
+
+export type Priority = "normal" | "low";
 
 export class HashPool {
   private active = 0;
-  private readonly waiting: Array<() => void> = [];
+  private readonly waiting: Record<Priority, Array<() => void>> = { normal: [], low: [] };
 
   constructor(
     readonly concurrency: number,
@@ -13,20 +17,21 @@ export class HashPool {
   ) {}
 
   get queued(): number {
-    return this.waiting.length;
+    return this.waiting.normal.length + this.waiting.low.length;
   }
 
-  async run<T>(work: () => Promise<T>): Promise<T> {
+  async run<T>(work: () => Promise<T>, priority: Priority = "normal"): Promise<T> {
     if (this.active >= this.concurrency) {
-      if (this.waiting.length >= this.maxQueued) throw new HashPoolBusy("password hashing queue is full");
-      await new Promise<void>((resolve) => this.waiting.push(resolve));
+      const room = priority === "normal" ? this.maxQueued : Math.floor(this.maxQueued / 2);
+      if (this.queued >= room) throw new HashPoolBusy("password hashing queue is full");
+      await new Promise<void>((resolve) => this.waiting[priority].push(resolve));
     } else {
       this.active++;
     }
     try {
       return await work();
     } finally {
-      const next = this.waiting.shift();
+      const next = this.waiting.normal.shift() ?? this.waiting.low.shift();
       if (next) next(); // the slot passes straight to the next waiter
       else this.active--;
     }

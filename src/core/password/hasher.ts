@@ -1,7 +1,7 @@
 // Password hashing with argon2id (OWASP: m >= 19 MiB, t >= 2, p = 1). Hashes are
 // PHC strings, so hashes made with older parameters are recognised and upgraded.
 import { hash, verify, type Algorithm } from "@node-rs/argon2";
-import { HashPool } from "./hash-pool.js";
+import { HashPool, type Priority } from "./hash-pool.js";
 
 const ARGON2ID = 2 as Algorithm; // Algorithm.Argon2id (a const enum, not importable as a value)
 
@@ -42,10 +42,10 @@ export class PasswordHasher {
     );
   }
 
-  async verify(passwordHash: string, password: string): Promise<VerifyOutcome> {
+  async verify(passwordHash: string, password: string, priority: Priority = "normal"): Promise<VerifyOutcome> {
     const m = PHC.exec(passwordHash);
     if (!m) return { ok: false, needsRehash: false };
-    const ok = await this.pool.run(() => verify(passwordHash, password).catch(() => false)); // malformed hash: no match
+    const ok = await this.pool.run(() => verify(passwordHash, password).catch(() => false), priority); // malformed hash: no match
     const { memoryKiB, iterations, parallelism } = this.params;
     const needsRehash =
       Number(m[1]) !== memoryKiB || Number(m[2]) !== iterations || Number(m[3]) !== parallelism;
@@ -53,9 +53,9 @@ export class PasswordHasher {
   }
 
   /** Same work as a real verify, always false: unknown accounts answer in the same time. */
-  async verifyDummy(password: string): Promise<false> {
+  async verifyDummy(password: string, priority: Priority = "normal"): Promise<false> {
     const dummy = await this.dummyHash;
-    await this.pool.run(() => verify(dummy, password).catch(() => false));
+    await this.pool.run(() => verify(dummy, password).catch(() => false), priority);
     return false;
   }
 }

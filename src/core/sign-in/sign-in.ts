@@ -55,10 +55,11 @@ export class SignIn {
     let account: Account | null;
     let matches: boolean;
     let needsRehash = false;
+    const priority = decision.suspect ? "low" : "normal";
     try {
       account = await this.accounts.findByLogin(c.app.id, subject.login);
-      if (account) ({ ok: matches, needsRehash } = await this.hasher.verify(account.passwordHash, secret));
-      else matches = await this.hasher.verifyDummy(secret);
+      if (account) ({ ok: matches, needsRehash } = await this.hasher.verify(account.passwordHash, secret, priority));
+      else matches = await this.hasher.verifyDummy(secret, priority);
     } catch (err) {
       if (!(err instanceof HashPoolBusy)) throw err;
       return this.refuse(c, { reason: "BUSY", message: "The service is busy; please try again", retryAfterSeconds: 1 }, "sign_in.busy");

@@ -1,0 +1,156 @@
+// `npm run bench`: the service in its own process on real Redis and PGlite (or DATABASE_URL),
+// figures as ratios to baselines measured in the same run (machines here are shared and noisy).
+// BENCH_SECONDS (default 10) sets each scenario's duration.
+import { spawn } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import { performance } from "node:perf_hooks";
+import { hash, verify } from "@node-rs/argon2";
+import { freePort, waitForPort } from "../test/support/global-setup.js";
+import { ipOf, load, type LoadResult } from "./load.js";
+import { benchEnv, PASSWORD, seed, startBenchService } from "./service.js";
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const CPUS = os.availableParallelism();
+const LEGIT_USERS = 1500;
+const VICTIMS = 50;
+const FLOOD_IPS = 50;
+
+const progress = (msg: string) => process.stderr.write(`\r\x1b[K[bench] ${msg}`);
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const r2 = (x: number) => Math.round(x * 100) / 100;
+
+async function redisUrl(): Promise<{ url: string; stop: () => void }> {
+  if (process.env.REDIS_URL) return { url: process.env.REDIS_URL, stop: () => {} };
+  const port = await freePort();
+  const child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], { stdio: "ignore" });
+  await waitForPort(port);
+  return { url: `redis://127.0.0.1:${port}`, stop: () => child.kill() };
+}
+
+/** (1) Raw argon2id verify ceiling with the default parameters, HASH_CONCURRENCY (= CPUs) at once. */
+async function argon2Ceiling(): Promise<number> {
+  const h = await hash(PASSWORD, { algorithm: 2, memoryCost: 19456, timeCost: 2, parallelism: 1 } as never);
+  let n = 0;
+  const end = performance.now() + SECONDS * 1000;
+  await Promise.all(
+    Array.from({ length: CPUS }, async () => {
+      while (performance.now() < end) {
+        await verify(h, PASSWORD);
+        n++;
+      }
+    }),
+  );
+  return n / SECONDS;
+}
+
+const legit = (url: string, seconds = SECONDS) =>
+  load({
+    url,
+    path: "/api/session.setCookie",
+    connections: CPUS * 2,
+    seconds,
+    request: (i) => ({ body: { user: `user${i % LEGIT_USERS}`, password: PASSWORD }, ip: ipOf(100_000 + i) }),
+  });
+
+const flood = (url: string, rate: number | undefined, seconds: number) =>
+  load({
+    url,
+    path: "/api/session.setCookie",
+    connections: 64,
+    seconds,
+    overallRate: rate,
+    // Wrong passwords against victims and unknown accounts, from a botnet of FLOOD_IPS addresses.
+    request: (i) => ({
+      body: { user: i % 2 ? `user${LEGIT_USERS + (i % VICTIMS)}` : `ghost${i}`, password: "wrong password" },
+      ip: ipOf(i % FLOOD_IPS),
+    }),
+  });
+
+/** Sequential timings of unknown-user and wrong-password answers, interleaved, fresh IPs. */
+async function enumerationTiming(url: string, n: number) {
+  const unknown: number[] = [];
+  const wrong: number[] = [];
+  for (let i = 0; i < n; i++) {
+    for (const [user, into] of [[`nobody${i}`, unknown], [`user${i}`, wrong]] as const) {
+      const t = performance.now();
+      const res = await fetch(`${url}/api/session.setCookie`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "x-forwarded-for": ipOf(200_000 + i) },
+        body: JSON.stringify({ user, password: "not the password" }),
+      });
+      await res.text();
+      into.push(performance.now() - t);
+    }
+  }
+  return { unknownMs: median(unknown), wrongMs: median(wrong) };
+}
+
+async function main() {
+  const redis = await redisUrl();
+  const env = benchEnv(redis.url);
+  progress("seeding accounts");
+  await seed(env, LEGIT_USERS + VICTIMS + 200);
+  const svc = await startBenchService(env);
+  const results: Record<string, unknown> = {};
+  try {
+    progress("(1) raw argon2id verify ceiling");
+    const ceiling = await argon2Ceiling();
+
+    progress("(2) sign-in without load");
+    const unloaded = await legit(svc.url);
+
+    progress("(3) wrong-password flood at 10x capacity + legitimate sign-ins");
+    const floodRate = Math.max(50, Math.round(unloaded.rps * 10));
+    const [underFlood, floodRun] = await Promise.all([legit(svc.url), flood(svc.url, floodRate, SECONDS)]);
+
+    progress("(4) cost of a rejected request");
+    const rejected = await flood(svc.url, undefined, Math.max(2, SECONDS / 3));
+
+    progress("(5) unknown user vs wrong password timing");
+    const timing = await enumerationTiming(svc.url, 100);
+
+    results.argon2VerifiesPerSecond = r2(ceiling);
+    results.signInUnloaded = summary(unloaded);
+    results.signInToCeiling = r2(unloaded.rps / ceiling);
+    results.flood = { targetRate: floodRate, sent: summary(floodRun), legitimate: summary(underFlood) };
+    results.legitP50UnderFloodVsUnloaded = r2(underFlood.p50 / unloaded.p50);
+    results.legitP99UnderFloodVsUnloaded = r2(underFlood.p99 / unloaded.p99);
+    results.rejected = summary(rejected);
+    // Throughput-based: what share of one argon2 verify's CPU time a refused request costs.
+    results.rejectedCostVsArgon2Verify = r2(ceiling / rejected.rps);
+    results.timing = { ...timing, ratio: r2(timing.unknownMs / timing.wrongMs) };
+  } finally {
+    await svc.stop();
+    redis.stop();
+  }
+  progress("done\n");
+  print(results);
+  const machine = { cpus: CPUS, cpuModel: os.cpus()[0]?.model, memGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version, seconds: SECONDS };
+  mkdirSync("bench/results", { recursive: true });
+  const file = `bench/results/${new Date().toISOString().replace(/[:.]/g, "-")}.json`;
+  writeFileSync(file, JSON.stringify({ machine, results }, null, 2));
+  console.log(`\nwritten to ${file}`);
+}
+
+function summary(r: LoadResult) {
+  return { rps: r2(r.rps), p50ms: r.p50, p99ms: r.p99, requests: r.requests, answers: r.kinds };
+}
+
+function print(results: Record<string, any>) {
+  const rows: Array<[string, string]> = [
+    ["(1) argon2id verify ceiling", `${results.argon2VerifiesPerSecond} verifies/s`],
+    ["(2) sign-in, no load (legacy REST)", `${results.signInUnloaded.rps} req/s, p50 ${results.signInUnloaded.p50ms} ms, p99 ${results.signInUnloaded.p99ms} ms`],
+    ["    ratio to (1)", `${results.signInToCeiling}`],
+    ["(3) flood (wrong passwords, 50 IPs)", `target ${results.flood.targetRate} req/s, sent ${results.flood.sent.rps} req/s, answers ${JSON.stringify(results.flood.sent.answers)}`],
+    ["    legitimate under flood", `${results.flood.legitimate.rps} req/s, p50 ${results.flood.legitimate.p50ms} ms, p99 ${results.flood.legitimate.p99ms} ms, answers ${JSON.stringify(results.flood.legitimate.answers)}`],
+    ["    legit p50 / p99 vs no load", `${results.legitP50UnderFloodVsUnloaded}x / ${results.legitP99UnderFloodVsUnloaded}x`],
+    ["(4) refused requests at saturation", `${results.rejected.rps} req/s (p50 ${results.rejected.p50ms} ms), answers ${JSON.stringify(results.rejected.answers)}`],
+    ["    cost of one vs an argon2 verify", `${results.rejectedCostVsArgon2Verify}x`],
+    ["(5) unknown user vs wrong password", `median ${r2(results.timing.unknownMs)} ms vs ${r2(results.timing.wrongMs)} ms (ratio ${results.timing.ratio})`],
+  ];
+  const w = Math.max(...rows.map(([k]) => k.length));
+  for (const [k, v] of rows) console.log(`${k.padEnd(w)}  ${v}`);
+}
+
+await main();
