@@ -22,6 +22,7 @@ import { Jwks } from "./core/tokens/jwks.js";
 import { KeyCipher } from "./core/tokens/key-cipher.js";
 import { DevelopmentSmsSender } from "./integrations/sms/development.js";
 import { WebhookSmsSender } from "./integrations/sms/webhook.js";
+import { CachedAppStore } from "./stores/cached-apps.js";
 import { PostgresAppStore } from "./stores/postgres/apps.js";
 import { TotpVerifier } from "./core/otp/totp.js";
 import { PasswordHasher } from "./core/password/hasher.js";
@@ -43,6 +44,8 @@ import { listen } from "./transport/server.js";
 export const VERSION = "0.1.0";
 /** Wrong codes a login token or a phone verification survives. */
 const MAX_CODE_ATTEMPTS = 5;
+/** How long an app's settings (status, token) may be served from memory. */
+const APP_CACHE_MS = 2000;
 
 export interface Service {
   url: string;
@@ -73,7 +76,7 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
     cleanup.push(() => store.close());
 
     const accounts = new PostgresAccountStore(db);
-    const apps = new PostgresAppStore(db);
+    const apps = new CachedAppStore(new PostgresAppStore(db), APP_CACHE_MS);
     const keyStore = new PostgresKeyStore(db, new KeyCipher(config.masterKey));
     const hasher = new PasswordHasher(config.argon2, new HashPool(config.hashConcurrency, config.hashQueueMax));
     const limits = new SignInLimits(store instanceof RedisEphemeralStore ? redisLimiters(store.client, config.redisKeyPrefix) : memoryLimiters(), config.limits);

@@ -31,7 +31,13 @@ export class RedisEphemeralStore implements EphemeralStore {
   constructor(url: string, keyPrefix: string) {
     // No offline queue: while Redis is down, commands fail at once (sign-in is refused, not
     // queued); ioredis keeps reconnecting in the background and recovers by itself.
-    const options = { maxRetriesPerRequest: 1, enableOfflineQueue: false, retryStrategy: (n: number) => Math.min(n * 100, 2000) };
+    // Auto-pipelining sends the commands issued in one tick (the limit checks of a sign-in) together.
+    const options = {
+      maxRetriesPerRequest: 1,
+      enableOfflineQueue: false,
+      enableAutoPipelining: true,
+      retryStrategy: (n: number) => Math.min(n * 100, 2000),
+    };
     this.client = new Redis(url, options);
     this.client.on("error", () => {}); // reported through failing commands, not as process errors
     this.redis = this.client.duplicate({ keyPrefix }) as RedisWithAdvance;
