@@ -78,11 +78,13 @@ const defaultMessages: Record<FailureReason, string> = {
   SERVICE_UNAVAILABLE: "The service is temporarily unavailable; please try again",
 };
 
-export function fail<T = never>(
-  reason: FailureReason,
-  extra: Partial<Omit<Failure, "reason">> = {},
-): Result<T> {
-  return { ok: false, failure: { reason, message: defaultMessages[reason], ...extra } };
+/** The failure for `reason`, with its standard message unless `extra` names another. */
+export function failureOf(reason: FailureReason, extra: Partial<Omit<Failure, "reason">> = {}): Failure {
+  return { reason, message: defaultMessages[reason], ...extra };
+}
+
+export function fail<T = never>(reason: FailureReason, extra: Partial<Omit<Failure, "reason">> = {}): Result<T> {
+  return { ok: false, failure: failureOf(reason, extra) };
 }
 
 export function isFailure(value: unknown): value is Failure {

@@ -9,7 +9,7 @@ import { codeMatches, type Challenges } from "../otp/challenges.js";
 import type { Audit, RequestContext } from "../audit.js";
 import type { SignInLimits } from "../limits/sign-in-limits.js";
 import type { SmsSender } from "../otp/sms.js";
-import { sendSms } from "../sign-in/login-tokens.js";
+import { sendSms } from "../otp/sms-delivery.js";
 import { newTotpSecret, totpUri } from "../otp/totp.js";
 import { checkApp } from "../sign-in/sign-in.js";
 import type { AppTokens } from "../tokens/app-tokens.js";

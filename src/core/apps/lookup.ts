@@ -1,6 +1,6 @@
 // Which app a request is for: by its `app-token` (hashed, then compared in constant time),
 // refused when unknown (400), deleted (401) or suspended (402).
-import { fail, ok, type Result } from "../failure.js";
+import { fail, type Result } from "../failure.js";
 import { checkApp } from "../sign-in/sign-in.js";
 import { appTokenHash, sameTokenHash, type App, type AppStore } from "./app.js";
 

@@ -5,8 +5,8 @@ import { createHash } from "node:crypto";
 import { loginKey, type Account, type AccountStore } from "../accounts/account.js";
 import type { App } from "../apps/app.js";
 import type { Audit, RequestContext } from "../audit.js";
-import { fail, ok, type Failure, type Result } from "../failure.js";
-import type { Decision, SignInLimits } from "../limits/sign-in-limits.js";
+import { fail, failureOf, ok, type Failure, type Result } from "../failure.js";
+import type { Limited, SignInLimits } from "../limits/sign-in-limits.js";
 import type { Logger } from "../logger.js";
 import type { TotpVerifier } from "../otp/totp.js";
 import { HashPoolBusy } from "../password/hash-pool.js";
@@ -62,13 +62,14 @@ export class SignIn {
       else matches = await this.hasher.verifyDummy(secret, priority);
     } catch (err) {
       if (!(err instanceof HashPoolBusy)) throw err;
-      return this.refuse(c, { reason: "BUSY", message: "The service is busy; please try again", retryAfterSeconds: 1 }, "sign_in.busy");
+      return this.refuse(c, failureOf("BUSY", { retryAfterSeconds: 1 }), "sign_in.busy");
     }
     await this.limits.recordPassword(subject, matches);
     if (!account || !matches) {
-      return this.refuse(c, { reason: "INVALID_CREDENTIALS", message: "Invalid username or password" }, "sign_in.failure", account?.id, account ? "wrong_password" : "unknown_account");
+      const why = account ? "wrong_password" : "unknown_account";
+      return this.refuse(c, failureOf("INVALID_CREDENTIALS"), "sign_in.failure", account?.id, why);
     }
-    if (account.deactivated) return this.refuse(c, { reason: "ACCOUNT_DEACTIVATED", message: "User account is deactivated" }, "sign_in.failure", account.id, "deactivated");
+    if (account.deactivated) return this.refuse(c, failureOf("ACCOUNT_DEACTIVATED"), "sign_in.failure", account.id, "deactivated");
     if (needsRehash) await this.upgradeHash(account, secret);
     return ok(account);
   }
@@ -79,7 +80,7 @@ export class SignIn {
     if (decision.limited) return this.refuse(c, tooMany(decision), "sign_in.blocked", account.id, decision.limiter);
     const outcome = await verify();
     await this.limits.recordSecondFactor(account.id, outcome === "ok");
-    if (outcome !== "ok") return this.refuse(c, { reason: "INVALID_SECOND_FACTOR", message: "Invalid secondary authentication factor" }, "second_factor.failure", account.id, outcome);
+    if (outcome !== "ok") return this.refuse(c, failureOf("INVALID_SECOND_FACTOR"), "second_factor.failure", account.id, outcome);
     return this.succeed(c, account);
   }
 
@@ -130,9 +131,7 @@ export class SignIn {
   }
 }
 
-function tooMany(d: Decision & { limited: true }): Failure {
-  return { reason: "TOO_MANY_ATTEMPTS", message: "Too many attempts; please try again later", retryAfterSeconds: d.retryAfterSeconds };
-}
+const tooMany = (d: Limited): Failure => failureOf("TOO_MANY_ATTEMPTS", { retryAfterSeconds: d.retryAfterSeconds });
 
 export function checkApp(app: App): Result<App> {
   if (app.status === "deleted") return fail("APP_DELETED");

@@ -1,0 +1,41 @@
+// Sending an SMS code: within the per-account and per-phone limits, audited, and with a
+// failed send refunded to the limits and reported as retryable.
+import type { Account } from "../accounts/account.js";
+import type { App } from "../apps/app.js";
+import type { Audit, RequestContext } from "../audit.js";
+import { fail, ok, type Result } from "../failure.js";
+import type { SignInLimits } from "../limits/sign-in-limits.js";
+import type { Logger } from "../logger.js";
+import { newSmsCode, type SmsSender } from "./sms.js";
+
+/**
+ * Sends a fresh SMS code within the per-account and per-phone limits; `store` keeps its hash
+ * first. A send that fails is refunded to the limits and reported as retryable.
+ */
+export async function sendSms(
+  deps: { sms: SmsSender; limits: SignInLimits; audit: Audit; log: Logger },
+  ctx: RequestContext,
+  app: App,
+  account: Account,
+  phone: string,
+  purpose: "login" | "verify-phone",
+  store: (code: string) => Promise<void>,
+): Promise<Result<void>> {
+  const decision = await deps.limits.sms(account.id, phone);
+  if (decision.limited) {
+    deps.audit.record(ctx, { event: "sign_in.blocked", appId: app.id, accountId: account.id, reason: decision.limiter });
+    return fail("TOO_MANY_ATTEMPTS", { retryAfterSeconds: decision.retryAfterSeconds });
+  }
+  const code = newSmsCode();
+  await store(code);
+  try {
+    await deps.sms.send({ to: phone, code, appId: app.id, purpose });
+  } catch (err) {
+    await deps.limits.refundSms(account.id, phone);
+    deps.log.error({ err: (err as Error).message, appId: app.id, accountId: account.id }, "SMS send failed");
+    deps.audit.record(ctx, { event: "sms.failed", appId: app.id, accountId: account.id, reason: purpose });
+    return fail("SMS_UNAVAILABLE", { retryAfterSeconds: 30 });
+  }
+  deps.audit.record(ctx, { event: "sms.sent", appId: app.id, accountId: account.id, reason: purpose });
+  return ok(undefined);
+}
