@@ -23,6 +23,8 @@ export interface App {
   metadataFields: MetadataField[];
   /** "md5": clients send md5hex(password); we store argon2id(md5hex). */
   passwordPrehash: PasswordPrehash;
+  /** SHA-256 of the app token, as stored (null: no Cosync-style access). */
+  tokenHash?: string | null;
 }
 
 export interface NewApp extends App {

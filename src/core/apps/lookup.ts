@@ -8,7 +8,8 @@ export async function appForToken(apps: AppStore, token: string | null): Promise
   if (!token) return fail("INVALID_APP_TOKEN");
   const hash = appTokenHash(token);
   const app = await apps.findByTokenHash(hash);
-  // The index lookup found a row with this hash; re-check in constant time all the same.
-  if (!app || !sameTokenHash(hash, appTokenHash(token))) return fail("INVALID_APP_TOKEN");
+  // The index lookup compares hashes, which leaks nothing usable about the token; the stored
+  // hash is compared once more in constant time before it is trusted.
+  if (!app?.tokenHash || !sameTokenHash(app.tokenHash, hash)) return fail("INVALID_APP_TOKEN");
   return checkApp(app);
 }

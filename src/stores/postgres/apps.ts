@@ -11,9 +11,11 @@ interface Row {
   jwt_expiration_hours: number;
   metadata_fields: App["metadataFields"];
   password_prehash: App["passwordPrehash"];
+  app_token_hash: string | null;
 }
 
-const COLUMNS = "id, name, status, two_factor, realm_app_id, jwt_expiration_hours, metadata_fields, password_prehash";
+const COLUMNS =
+  "id, name, status, two_factor, realm_app_id, jwt_expiration_hours, metadata_fields, password_prehash, app_token_hash";
 
 export class PostgresAppStore implements AppStore {
   constructor(private readonly db: Queryable) {}
@@ -71,5 +73,6 @@ function toApp(r: Row): App {
     jwtExpirationHours: r.jwt_expiration_hours,
     metadataFields: r.metadata_fields,
     passwordPrehash: r.password_prehash,
+    tokenHash: r.app_token_hash,
   };
 }
