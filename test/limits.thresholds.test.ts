@@ -62,13 +62,15 @@ describe("per account and IP: consecutive failures block, escalating", () => {
 
 describe("per client IP", () => {
   it("sign-in requests: N allowed, N+1 refused; spoofed X-Forwarded-For from an untrusted peer changes nothing", async () => {
-    const svc = await start({ LIMIT_IP_REQUESTS: "3/60" });
+    const svc = await start({ LIMIT_IP_REQUESTS: "3/4" });
     for (let i = 0; i < 3; i++) {
       expect((await signIn(svc, "coyote", COYOTE.password, { "x-forwarded-for": `10.0.0.${i}` })).json.ok).toBe(true);
     }
     const res = await signIn(svc, "coyote", COYOTE.password, { "x-forwarded-for": "10.9.9.9" });
     expect(res.json.error.code).toBe(10429);
-    expect(res.json.error.retryAfter).toBeGreaterThan(50);
+    expect(res.json.error.retryAfter).toBeLessThanOrEqual(4);
+    // The window passes: allowed again.
+    expect((await untilAllowed(() => signIn(svc, "coyote", COYOTE.password))).json.ok).toBe(true);
   });
 
   it("behind a trusted proxy, the right-most untrusted X-Forwarded-For hop is the client", async () => {
@@ -86,9 +88,10 @@ describe("per client IP", () => {
   });
 
   it("failures across accounts (stuffing): N failures, then refused", async () => {
-    const svc = await start({ LIMIT_IP_FAILURES: "3/60" });
+    const svc = await start({ LIMIT_IP_FAILURES: "3/4" });
     for (const user of ["a", "b", "c"]) expect((await signIn(svc, user, "x")).json.error.code).toBe(10002);
     expect((await signIn(svc, "coyote", COYOTE.password)).json.error.code).toBe(10429);
+    expect((await untilAllowed(() => signIn(svc, "coyote", COYOTE.password))).json.ok).toBe(true);
   });
 });
 
@@ -107,19 +110,21 @@ describe("per account across IPs: progressive delay, not a hard lock", () => {
 
 describe("second factor and app limits", () => {
   it("wrong TOTP codes per account: N, then refused even with the right code", async () => {
-    const svc = await start({ LIMIT_SECOND_FACTOR_FAILURES: "2/60" });
+    const svc = await start({ LIMIT_SECOND_FACTOR_FAILURES: "2/4" });
     const withCode = (token: string) =>
       post(`${svc.url}/api/session.setCookie`, { user: "roadrunner", password: ROADRUNNER.password, secondaryAuthFactor: { type: "TOTP", token } });
     expect((await withCode("000000")).json.error.code).toBe(10035);
     expect((await withCode("000001")).json.error.code).toBe(10035);
     expect((await withCode("000002")).json.error.code).toBe(10429);
+    expect((await untilAllowed(() => withCode("000003"))).json.error.code).toBe(10035);
   });
 
   it("per app: N sign-ins in total, then refused", async () => {
-    const svc = await start({ LIMIT_APP_REQUESTS: "2/60" });
+    const svc = await start({ LIMIT_APP_REQUESTS: "2/4" });
     expect((await signIn(svc, "coyote", COYOTE.password)).json.ok).toBe(true);
     expect((await signIn(svc, "roadrunner", "x")).json.error.code).toBe(10002);
     expect((await signIn(svc, "coyote", COYOTE.password)).json.error.code).toBe(10429);
+    expect((await untilAllowed(() => signIn(svc, "coyote", COYOTE.password))).json.ok).toBe(true);
   });
 });
 
