@@ -113,6 +113,7 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
       appUsers: new AppUsers(apps, accounts, appTokens, challenges, sms, limits, audit, config.totpIssuer, log),
       cookie: cookiePolicy(config.cookieSecure),
       clock,
+      audit,
     });
     const jwks = new Jwks(serviceKeys, appKeys, apps);
     const handler = createHandler(impls, {

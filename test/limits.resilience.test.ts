@@ -97,18 +97,22 @@ describe("audit events", () => {
       await post(`${svc.url}/api/session.setCookie`, { user: "coyote", password: "Wr0ng-secret!" }, headers);
       await post(`${svc.url}/api/session.setCookie`, { user: "ghost", password: "Wr0ng-secret!" }, headers);
       await post(`${svc.url}/api/session.setCookie`, { user: "roadrunner", password: "meep-meep-42" }, headers);
+      await post(`${svc.url}/api/user.info`, {}, { ...headers, authorization: "Bearer forged.token.value" });
+      await post(`${svc.url}/api/session.refreshToken`, { token: "forged.token.value" }, headers);
       const audit = svc.logs.filter((l) => l.audit);
       expect(audit.map((e) => [e.event, e.reason])).toStrictEqual([
         ["sign_in.success", undefined],
         ["sign_in.failure", "wrong_password"],
         ["sign_in.failure", "unknown_account"],
         ["second_factor.required", "TOTP"],
+        ["session_token.invalid", "Info"],
+        ["session_token.invalid", "RefreshToken"],
       ]);
       expect(audit[0]).toMatchObject({ appId: "default", accountId: COYOTE.id, ip: "127.0.0.1", userAgent: "audit-test/1.0", requestId: "req-123", surface: "yeep" });
       expect(audit[1]).toMatchObject({ accountId: COYOTE.id });
       expect(audit[2]!.accountId).toBeUndefined();
       const all = JSON.stringify(svc.logs);
-      for (const secret of ["Wr0ng-secret!", COYOTE.password, "meep-meep-42"]) expect(all).not.toContain(secret);
+      for (const secret of ["Wr0ng-secret!", COYOTE.password, "meep-meep-42", "forged.token.value"]) expect(all).not.toContain(secret);
     } finally {
       await svc.close();
     }

@@ -19,6 +19,7 @@ export interface AuditEvent {
     | "second_factor.required"
     | "second_factor.failure"
     | "login_token.invalid"
+    | "session_token.invalid"
     | "sms.sent"
     | "sms.failed";
   appId?: string;

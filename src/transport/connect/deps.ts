@@ -1,7 +1,7 @@
 // What the Connect service implementations are built from (wired in src/service.ts).
 import type { HandlerContext } from "@connectrpc/connect";
 import type { AccountStore } from "../../core/accounts/account.js";
-import type { RequestContext } from "../../core/audit.js";
+import type { Audit, RequestContext } from "../../core/audit.js";
 import { requestContextKey } from "../request-context.js";
 import type { AppUsers } from "../../core/app-users/app-users.js";
 import type { AppStore } from "../../core/apps/app.js";
@@ -26,6 +26,7 @@ export interface ServiceDeps {
   enrollment: TotpEnrollment;
   cookie: CookiePolicy;
   clock: Clock;
+  audit: Audit;
 }
 
 /** The request context the transport put on the handler context. */

@@ -5,6 +5,7 @@ import type { IssueTokenRequest, SetCookieRequest } from "../../../gen/signin/se
 import { SessionService } from "../../../gen/signin/session/v1/session_pb.js";
 import type { IssuedSession } from "../../core/sessions/sessions.js";
 import { clearedCookie, presentedToken, sessionCookie } from "./credentials.js";
+import { tokenMisuse } from "./authenticate.js";
 import { who, type ServiceDeps } from "./deps.js";
 import { reject, unwrap } from "./errors.js";
 import { RequestCheck } from "./validate.js";
@@ -39,6 +40,10 @@ export function sessionService(deps: ServiceDeps): ServiceImpl<typeof SessionSer
     ctx.responseHeader.append("set-cookie", sessionCookie(deps.cookie, s.token, s.endsAt, deps.clock.now()));
   const cookieToken = (ctx: HandlerContext) =>
     presentedToken(ctx.requestHeader, deps.cookie.name) ?? reject("NOT_AUTHENTICATED");
+  const misuse = (ctx: HandlerContext, reason: "NOT_AUTHENTICATED" | "INVALID_TOKEN"): never => {
+    tokenMisuse(deps, ctx, ctx.method.name);
+    return reject(reason);
+  };
   const checkToken = (token: string) => new RequestCheck().text("token", token, MAX_TOKEN_LENGTH).done();
 
   return {
@@ -49,13 +54,13 @@ export function sessionService(deps: ServiceDeps): ServiceImpl<typeof SessionSer
     },
 
     async refreshCookie(_req, ctx) {
-      const session = (await sessions.refresh(cookieToken(ctx))) ?? reject("NOT_AUTHENTICATED");
+      const session = (await sessions.refresh(cookieToken(ctx))) ?? misuse(ctx, "NOT_AUTHENTICATED");
       setCookie(ctx, session);
       return { user: { id: session.accountId } };
     },
 
     async destroyCookie(_req, ctx) {
-      if (!(await sessions.end(cookieToken(ctx)))) reject("NOT_AUTHENTICATED");
+      if (!(await sessions.end(cookieToken(ctx)))) misuse(ctx, "NOT_AUTHENTICATED");
       ctx.responseHeader.append("set-cookie", clearedCookie(deps.cookie));
       return {};
     },
@@ -65,15 +70,15 @@ export function sessionService(deps: ServiceDeps): ServiceImpl<typeof SessionSer
       return { token: session.token, expiresAt: timestampFromDate(session.expiresAt) };
     },
 
-    async refreshToken(req) {
+    async refreshToken(req, ctx) {
       checkToken(req.token);
-      const session = (await sessions.refresh(req.token)) ?? reject("INVALID_TOKEN");
+      const session = (await sessions.refresh(req.token)) ?? misuse(ctx, "INVALID_TOKEN");
       return { token: session.token, expiresAt: timestampFromDate(session.expiresAt) };
     },
 
-    async destroyToken(req) {
+    async destroyToken(req, ctx) {
       checkToken(req.token);
-      if (!(await sessions.end(req.token))) reject("INVALID_TOKEN");
+      if (!(await sessions.end(req.token))) misuse(ctx, "INVALID_TOKEN");
       return {};
     },
   };
