@@ -27,6 +27,7 @@ export interface Config {
   masterKey: string | null;
   sms: { webhookUrl: string | null; webhookSecret: string | null; devLogCodes: boolean };
   trustedProxies: string[];
+  shutdownGraceSeconds: number;
   hashConcurrency: number;
   hashQueueMax: number;
   limits: LimitsConfig;
@@ -60,6 +61,7 @@ export const ENV_VARS: Array<[name: string, fallback: string, meaning: string]> 
   ["SMS_WEBHOOK_URL", "", "URL receiving {to, code, appId, purpose} to send SMS; unset = development sender (logs)."],
   ["SMS_WEBHOOK_SECRET", "", "HMAC-SHA256 key signing webhook requests (required with SMS_WEBHOOK_URL)."],
   ["SMS_DEV_LOG_CODES", "false", "true: the development sender logs the codes themselves (never in production)."],
+  ["SHUTDOWN_GRACE", "10", "On SIGTERM, seconds that requests in flight get to finish before connections close."],
   ["TRUSTED_PROXIES", "", "Comma-separated CIDRs of proxies whose X-Forwarded-For is believed (right-most untrusted hop)."],
   ["HASH_CONCURRENCY", "", "argon2 operations at once; unset = the CPU count."],
   ["HASH_QUEUE_MAX", "64", "argon2 operations waiting at most; beyond, sign-in answers a retryable busy error."],
@@ -138,6 +140,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 
   return {
     trustedProxies,
+    shutdownGraceSeconds: int("SHUTDOWN_GRACE", 0, 300),
     hashConcurrency: str("HASH_CONCURRENCY") ? int("HASH_CONCURRENCY", 1, 1024) : os.availableParallelism(),
     hashQueueMax: int("HASH_QUEUE_MAX", 0, 1_000_000),
     limits: {

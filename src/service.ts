@@ -12,6 +12,7 @@ import { loggerAudit } from "./core/audit.js";
 import { SignInLimits } from "./core/limits/sign-in-limits.js";
 import { HashPool } from "./core/password/hash-pool.js";
 import { memoryLimiters, redisLimiters } from "./stores/limiters.js";
+import { readiness } from "./transport/readiness.js";
 import { trustProxies } from "./transport/request-context.js";
 import { defaultApp } from "./core/apps/app.js";
 import { Challenges } from "./core/otp/challenges.js";
@@ -122,9 +123,13 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
       log,
       jwks,
       trust: trustProxies(config.trustedProxies),
+      readiness: readiness({
+        database: async () => (await db.query("SELECT 1")).length === 1,
+        redis: async () => !(store instanceof RedisEphemeralStore) || store.isReady(),
+      }),
     });
     const server = await listen(handler, config);
-    cleanup.push(() => server.close());
+    cleanup.push(() => server.close(config.shutdownGraceSeconds * 1000));
     return { url: server.url, close: closeAll };
   } catch (err) {
     await closeAll();

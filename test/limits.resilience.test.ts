@@ -59,11 +59,15 @@ describe("Redis outage", () => {
       error: { code: 10503, message: "The service is temporarily unavailable; please try again", retryAfter: 1 },
     });
     expect((await fetch(`${svc.url}/healthz`)).status).toBe(200);
+    const notReady = await fetch(`${svc.url}/readyz`);
+    expect(notReady.status).toBe(503);
+    expect(await notReady.json()).toMatchObject({ status: "not ready", checks: { database: true, redis: false } });
 
     redis = await startRedis(port);
     let back = await signIn();
     await waitFor(async () => (back = await signIn()).json.ok === true);
     expect(back.json).toStrictEqual({ ok: true, user: { id: COYOTE.id } });
+    expect((await fetch(`${svc.url}/readyz`)).status).toBe(200);
   });
 });
 

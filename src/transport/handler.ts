@@ -11,6 +11,7 @@ import { yeepOpenApi } from "./legacy/openapi.js";
 import { YEEP_NOT_FOUND } from "./legacy/yeep-envelope.js";
 import { yeepHandler, yeepRoutes } from "./legacy/yeep-routes.js";
 import { requestContext, requestContextKey, type TrustFn } from "./request-context.js";
+import type { Readiness } from "./readiness.js";
 import type { Handler } from "./server.js";
 
 export interface HandlerOptions {
@@ -19,6 +20,7 @@ export interface HandlerOptions {
   log: Logger;
   jwks: Jwks;
   trust: TrustFn;
+  readiness: Readiness;
 }
 
 export function createHandler(impls: Implementations, opts: HandlerOptions): Handler {
@@ -30,6 +32,10 @@ export function createHandler(impls: Implementations, opts: HandlerOptions): Han
   const fallback = async (req: Req, res: Res) => {
     const path = (req.url ?? "/").split("?", 1)[0]!;
     if (path === "/healthz" && (req.method === "GET" || req.method === "HEAD")) return sendJson(res, 200, { status: "ok" });
+    if (path === "/readyz" && (req.method === "GET" || req.method === "HEAD")) {
+      const report = await opts.readiness();
+      return sendJson(res, report.ready ? 200 : 503, { status: report.ready ? "ready" : "not ready", checks: report.checks });
+    }
     if (path === "/api/docs" && (req.method === "GET" || req.method === "HEAD")) {
       return sendJson(res, 200, docs, { "cache-control": "public, max-age=300" });
     }
@@ -41,7 +47,7 @@ export function createHandler(impls: Implementations, opts: HandlerOptions): Han
   };
 
   return connectNodeAdapter({
-    routes: routes(impls),
+    routes: routes(impls, opts.readiness),
     readMaxBytes: opts.maxBodyBytes,
     contextValues: (req) => createContextValues().set(requestContextKey, requestContext(req, opts.trust, "rpc")),
     fallback: (req, nodeRes) => {

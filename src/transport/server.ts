@@ -17,28 +17,45 @@ export interface ListenOptions {
 
 export interface Listening {
   url: string;
-  close(): Promise<void>;
+  /** Stops accepting, lets requests in flight finish (up to `graceMs`), then closes connections. */
+  close(graceMs?: number): Promise<void>;
 }
 
 const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
 
-export async function listen(handler: Handler, opts: ListenOptions): Promise<Listening> {
+export async function listen(inner: Handler, opts: ListenOptions): Promise<Listening> {
   const sockets = new Set<net.Socket>();
+  const sessions = new Set<http2.Http2Session>();
+  let inFlight = 0;
+  let drained = () => {};
+  const handler: Handler = (req, res) => {
+    inFlight++;
+    res.once("close", () => {
+      if (--inFlight === 0) drained();
+    });
+    inner(req, res);
+  };
+  const track = (server: http2.Http2Server | http2.Http2SecureServer) =>
+    server.on("session", (session) => {
+      sessions.add(session);
+      session.once("close", () => sessions.delete(session));
+    });
   let front: net.Server;
-  let closeInner: () => void;
+  let closeIdle: () => void;
 
   if (opts.tls) {
     const secure = http2.createSecureServer(
       { cert: readFileSync(opts.tls.cert), key: readFileSync(opts.tls.key), allowHTTP1: true },
       handler as never,
     );
+    track(secure);
     front = secure;
-    closeInner = () => {};
+    closeIdle = () => {};
   } else {
     const h1 = http.createServer(handler as http.RequestListener);
-    const h2 = http2.createServer(handler as never);
-    front = net.createServer((socket) => sniff(socket, h1, h2));
-    closeInner = () => h1.closeAllConnections();
+    const h2 = track(http2.createServer(handler as never));
+    front = net.createServer((socket) => sniff(socket, h1, h2 as http2.Http2Server));
+    closeIdle = () => h1.closeIdleConnections();
   }
   front.on("connection", (socket: net.Socket) => {
     sockets.add(socket);
@@ -53,17 +70,26 @@ export async function listen(handler: Handler, opts: ListenOptions): Promise<Lis
   const host = opts.host.includes(":") ? `[${opts.host}]` : opts.host;
   return {
     url: `${opts.tls ? "https" : "http"}://${host}:${port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        front.close(() => resolve());
-        closeInner();
-        for (const socket of sockets) socket.destroy();
-      }),
+    async close(graceMs = 0) {
+      const closed = new Promise<void>((resolve) => front.close(() => resolve()));
+      for (const session of sessions) session.close(); // GOAWAY: no new streams, open ones finish
+      closeIdle();
+      if (inFlight > 0 && graceMs > 0) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, graceMs);
+          drained = () => (clearTimeout(timer), resolve());
+        });
+      }
+      for (const socket of sockets) socket.destroy();
+      await closed;
+    },
   };
 }
 
 /** Reads until the first bytes tell HTTP/2's preface from anything else, then hands over. */
 function sniff(socket: net.Socket, h1: http.Server, h2: http2.Http2Server): void {
+  // Keep-alive connections closing after their response once shutdown began is handled by
+  // closeIdleConnections; sockets still sniffing are simply destroyed at the end.
   let seen = Buffer.alloc(0);
   const onData = (chunk: Buffer) => {
     seen = Buffer.concat([seen, chunk]);

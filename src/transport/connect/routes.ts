@@ -1,6 +1,9 @@
 // Registration only: which implementation answers which generated service.
 import type { ConnectRouter } from "@connectrpc/connect";
+import { Health } from "../../../gen/grpc/health/v1/health_pb.js";
 import { AppUserService } from "../../../gen/signin/appuser/v1/appuser_pb.js";
+import type { Readiness } from "../readiness.js";
+import { healthService } from "./health-service.js";
 import { SessionService } from "../../../gen/signin/session/v1/session_pb.js";
 import { TotpService } from "../../../gen/signin/session/v1/totp_pb.js";
 import { UserService } from "../../../gen/signin/session/v1/user_pb.js";
@@ -40,8 +43,9 @@ function failClosed<T extends object>(impl: T): T {
 
 export type Implementations = ReturnType<typeof implementations>;
 
-export function routes(impls: Implementations) {
+export function routes(impls: Implementations, ready: Readiness) {
   return (router: ConnectRouter) => {
     for (const { service, impl } of impls) router.service(service as never, impl as never);
+    router.service(Health, healthService(ready, impls.map((i) => i.service.typeName)));
   };
 }

@@ -1,0 +1,56 @@
+// Running it: liveness and readiness over HTTP and grpc.health.v1, and a SIGTERM that lets
+// every sign-in in flight complete before the process exits.
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import { spawn } from "node:child_process";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Health, HealthCheckResponse_ServingStatus as Status } from "../gen/grpc/health/v1/health_pb.js";
+import { bootstrapFile, COYOTE, post, startTestService, testEnv, type TestService } from "./support/service.js";
+
+describe("health", () => {
+  let svc: TestService;
+  beforeAll(async () => {
+    svc = await startTestService();
+  });
+  afterAll(() => svc?.close());
+
+  it("GET /healthz is live; GET /readyz reports the database and Redis", async () => {
+    expect(await (await fetch(`${svc.url}/healthz`)).json()).toStrictEqual({ status: "ok" });
+    const ready = await fetch(`${svc.url}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toStrictEqual({ status: "ready", checks: { database: true, redis: true } });
+  });
+
+  it("grpc.health.v1.Health answers SERVING for the whole server and each service, NOT_FOUND for others", async () => {
+    const health = createClient(Health, createGrpcTransport({ baseUrl: svc.url }));
+    expect((await health.check({})).status).toBe(Status.SERVING);
+    expect((await health.check({ service: "signin.session.v1.SessionService" })).status).toBe(Status.SERVING);
+    const err = await health.check({ service: "nope.Service" }).then(() => null, (e) => ConnectError.from(e));
+    expect(err?.code).toBe(Code.NotFound);
+  });
+});
+
+describe("graceful shutdown", () => {
+  it("SIGTERM while sign-ins are in flight: every one of them completes, then the process exits 0", async () => {
+    const env = { ...process.env, ...testEnv({ SIGNIN_BOOTSTRAP: bootstrapFile({ users: [COYOTE] }), HASH_CONCURRENCY: "1", LIMIT_IP_REQUESTS: "1000/60" }) };
+    const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], { env, stdio: ["ignore", "pipe", "pipe"] });
+    const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+    const url = await new Promise<string>((resolve, reject) => {
+      let out = "";
+      child.stdout!.on("data", (d) => {
+        out += d;
+        const m = /listening on (\S+)/.exec(out);
+        if (m) resolve(m[1]!);
+      });
+      child.once("exit", () => reject(new Error(`exited early: ${out}`)));
+    });
+
+    const inFlight = Array.from({ length: 8 }, () => post(`${url}/api/session.setCookie`, { user: "coyote", password: COYOTE.password }));
+    await Promise.race(inFlight); // the first is done, the others are still hashing one at a time
+    child.kill("SIGTERM");
+    const answers = await Promise.all(inFlight);
+    for (const a of answers) expect(a.json).toStrictEqual({ ok: true, user: { id: COYOTE.id } });
+    expect(await exited).toBe(0);
+    await expect(fetch(`${url}/healthz`)).rejects.toThrow();
+  });
+});
