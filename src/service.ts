@@ -23,6 +23,7 @@ import { Jwks } from "./core/tokens/jwks.js";
 import { KeyCipher } from "./core/tokens/key-cipher.js";
 import { DevelopmentSmsSender } from "./integrations/sms/development.js";
 import { WebhookSmsSender } from "./integrations/sms/webhook.js";
+import { Metrics } from "./observability/metrics.js";
 import { CachedAppStore } from "./stores/cached-apps.js";
 import { PostgresAppStore } from "./stores/postgres/apps.js";
 import { TotpVerifier } from "./core/otp/totp.js";
@@ -62,6 +63,8 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
   const clock = opts.clock ?? systemClock;
   const log = opts.log ?? pino({ level: config.logLevel });
   const cleanup: Array<() => Promise<unknown>> = [];
+  // The database opens before the metrics exist (they need the hashing pool); errors find them here.
+  const metricsRef: { current?: Metrics } = {};
   const closeAll = async () => {
     for (const fn of cleanup.reverse()) await fn().catch((err) => log.warn({ err }, "error while closing"));
   };
@@ -69,7 +72,12 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
   try {
     // Checked whole before anything is opened or written.
     const bootstrap = config.bootstrapFile ? await readBootstrap(config.bootstrapFile) : null;
-    const db = await openDatabase({ url: config.databaseUrl ?? undefined, dataDir: config.dataDir, schema: config.databaseSchema });
+    const db = await openDatabase({
+      url: config.databaseUrl ?? undefined,
+      dataDir: config.dataDir,
+      schema: config.databaseSchema,
+      onError: () => metricsRef.current?.storeErrors.inc({ store: "postgres" }),
+    });
     cleanup.push(() => db.close());
     await migrate(db);
 
@@ -79,9 +87,14 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
     const accounts = new PostgresAccountStore(db);
     const apps = new CachedAppStore(new PostgresAppStore(db), APP_CACHE_MS);
     const keyStore = new PostgresKeyStore(db, new KeyCipher(config.masterKey));
-    const hasher = new PasswordHasher(config.argon2, new HashPool(config.hashConcurrency, config.hashQueueMax));
+    const pool = new HashPool(config.hashConcurrency, config.hashQueueMax);
+    const metrics = new Metrics(pool);
+    metricsRef.current = metrics;
+    if (store instanceof RedisEphemeralStore) store.onError = () => metrics.storeErrors.inc({ store: "redis" });
+    pool.onDuration = (seconds) => metrics.hashSeconds.observe(seconds);
+    const hasher = new PasswordHasher(config.argon2, pool);
     const limits = new SignInLimits(store instanceof RedisEphemeralStore ? redisLimiters(store.client, config.redisKeyPrefix) : memoryLimiters(), config.limits);
-    const audit = loggerAudit(log);
+    const audit = metrics.counting(loggerAudit(log));
     const totp = new TotpVerifier(store, clock);
     const serviceKeys = await KeyRing.load(keyStore, "session", "EdDSA");
     const appKeys = new AppKeys(keyStore);
@@ -115,6 +128,7 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
       cookie: cookiePolicy(config.cookieSecure),
       clock,
       audit,
+      metrics,
     });
     const jwks = new Jwks(serviceKeys, appKeys, apps);
     const handler = createHandler(impls, {
@@ -123,6 +137,7 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
       log,
       jwks,
       trust: trustProxies(config.trustedProxies),
+      metrics,
       readiness: readiness({
         database: async () => (await db.query("SELECT 1")).length === 1,
         redis: async () => !(store instanceof RedisEphemeralStore) || store.isReady(),

@@ -5,6 +5,7 @@ import { createGrpcTransport } from "@connectrpc/connect-node";
 import { spawn } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Health, HealthCheckResponse_ServingStatus as Status } from "../gen/grpc/health/v1/health_pb.js";
+import { SessionService } from "../gen/signin/session/v1/session_pb.js";
 import { bootstrapFile, COYOTE, post, startTestService, testEnv, type TestService } from "./support/service.js";
 
 describe("health", () => {
@@ -27,6 +28,44 @@ describe("health", () => {
     expect((await health.check({ service: "signin.session.v1.SessionService" })).status).toBe(Status.SERVING);
     const err = await health.check({ service: "nope.Service" }).then(() => null, (e) => ConnectError.from(e));
     expect(err?.code).toBe(Code.NotFound);
+  });
+});
+
+describe("metrics", () => {
+  let svc: TestService;
+  beforeAll(async () => {
+    svc = await startTestService({ LIMIT_ACCOUNT_IP_FAILURES: "2" });
+  });
+  afterAll(() => svc?.close());
+
+  const scrape = async () => {
+    const res = await fetch(`${svc.url}/metrics`);
+    expect(res.headers.get("content-type")).toMatch(/^text\/plain/);
+    return res.text();
+  };
+  const value = (text: string, series: string) => {
+    const line = text.split("\n").find((l) => l.startsWith(series + " "));
+    return line ? Number(line.slice(series.length + 1)) : 0;
+  };
+
+  it("counts sign-ins by surface and outcome, rate-limit rejections, hash durations and request latency", async () => {
+    const before = await scrape();
+    await post(`${svc.url}/api/session.setCookie`, { user: "coyote", password: COYOTE.password });
+    for (let i = 0; i < 3; i++) await post(`${svc.url}/api/session.setCookie`, { user: "coyote", password: "wrong" });
+    const client = createClient(SessionService, createGrpcTransport({ baseUrl: svc.url }));
+    await client.issueToken({ user: "roadrunner", password: "nope" }).catch(() => {});
+    const after = await scrape();
+
+    const delta = (series: string) => value(after, series) - value(before, series);
+    expect(delta('signin_decisions_total{surface="yeep",event="sign_in.success",reason=""}')).toBe(1);
+    expect(delta('signin_decisions_total{surface="yeep",event="sign_in.failure",reason="wrong_password"}')).toBe(2);
+    expect(delta('signin_decisions_total{surface="yeep",event="sign_in.blocked",reason="account-ip"}')).toBe(1);
+    expect(delta('signin_rate_limited_total{limiter="account-ip"}')).toBe(1);
+    expect(delta('signin_decisions_total{surface="rpc",event="sign_in.failure",reason="wrong_password"}')).toBe(1);
+    expect(delta("signin_password_hash_seconds_count")).toBe(4); // the blocked attempt hashed nothing
+    expect(delta('signin_request_duration_seconds_count{surface="yeep",method="SetCookie",outcome="ok"}')).toBe(1);
+    expect(delta('signin_request_duration_seconds_count{surface="rpc",method="IssueToken",outcome="refused"}')).toBe(1);
+    expect(after).toContain("signin_password_hash_queue_depth 0");
   });
 });
 

@@ -1,6 +1,7 @@
 // The request handler behind the port: Connect/gRPC/gRPC-Web routes first, then the
 // legacy REST paths, the API documents, and a JSON 404 for everything else.
-import { createContextValues } from "@connectrpc/connect";
+import { Code, ConnectError, createContextValues } from "@connectrpc/connect";
+import type { Metrics } from "../observability/metrics.js";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { Logger } from "../core/logger.js";
 import type { Jwks } from "../core/tokens/jwks.js";
@@ -21,6 +22,7 @@ export interface HandlerOptions {
   jwks: Jwks;
   trust: TrustFn;
   readiness: Readiness;
+  metrics: Metrics;
 }
 
 export function createHandler(impls: Implementations, opts: HandlerOptions): Handler {
@@ -32,6 +34,11 @@ export function createHandler(impls: Implementations, opts: HandlerOptions): Han
   const fallback = async (req: Req, res: Res) => {
     const path = (req.url ?? "/").split("?", 1)[0]!;
     if (path === "/healthz" && (req.method === "GET" || req.method === "HEAD")) return sendJson(res, 200, { status: "ok" });
+    if (path === "/metrics" && req.method === "GET") {
+      const text = await opts.metrics.registry.metrics();
+      res.writeHead(200, { "content-type": opts.metrics.registry.contentType });
+      return void res.end(text);
+    }
     if (path === "/readyz" && (req.method === "GET" || req.method === "HEAD")) {
       const report = await opts.readiness();
       return sendJson(res, report.ready ? 200 : 503, { status: report.ready ? "ready" : "not ready", checks: report.checks });
@@ -48,6 +55,19 @@ export function createHandler(impls: Implementations, opts: HandlerOptions): Han
 
   return connectNodeAdapter({
     routes: routes(impls, opts.readiness),
+    interceptors: [
+      (next) => async (req) => {
+        const done = opts.metrics.time("rpc", req.method.name);
+        try {
+          const res = await next(req);
+          done("ok");
+          return res;
+        } catch (err) {
+          done(ConnectError.from(err).code === Code.Internal ? "error" : "refused");
+          throw err;
+        }
+      },
+    ],
     readMaxBytes: opts.maxBodyBytes,
     contextValues: (req) => createContextValues().set(requestContextKey, requestContext(req, opts.trust, "rpc")),
     fallback: (req, nodeRes) => {

@@ -11,6 +11,9 @@ export class HashPool {
   private active = 0;
   private readonly waiting: Record<Priority, Array<() => void>> = { normal: [], low: [] };
 
+  /** Told how long each operation took (seconds), for metrics. */
+  onDuration: (seconds: number) => void = () => {};
+
   constructor(
     readonly concurrency: number,
     readonly maxQueued: number,
@@ -28,9 +31,11 @@ export class HashPool {
     } else {
       this.active++;
     }
+    const started = performance.now();
     try {
       return await work();
     } finally {
+      this.onDuration((performance.now() - started) / 1000);
       const next = this.waiting.normal.shift() ?? this.waiting.low.shift();
       if (next) next(); // the slot passes straight to the next waiter
       else this.active--;

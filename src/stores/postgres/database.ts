@@ -20,15 +20,24 @@ export interface DatabaseOptions {
   dataDir: string;
   /** Schema holding the tables (created when missing); tests use one per run. */
   schema: string;
+  /** Told of every failed query (for metrics). */
+  onError?: (err: unknown) => void;
 }
 
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
 export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
   if (!SCHEMA_NAME.test(opts.schema)) throw new Error(`invalid schema name: ${opts.schema}`);
-  const db = opts.url ? openPool(opts.url, opts.schema) : await openPGlite(opts.dataDir, opts.schema);
-  await db.query(`CREATE SCHEMA IF NOT EXISTS ${opts.schema}`);
-  return db;
+  const raw = opts.url ? openPool(opts.url, opts.schema) : await openPGlite(opts.dataDir, opts.schema);
+  await raw.query(`CREATE SCHEMA IF NOT EXISTS ${opts.schema}`);
+  const onError = opts.onError;
+  if (!onError) return raw;
+  const observed = <T>(p: Promise<T>) => p.catch((err: unknown) => (onError(err), Promise.reject(err)));
+  return {
+    query: (text, params) => observed(raw.query(text, params)),
+    transaction: (fn) => observed(raw.transaction(fn)),
+    close: () => raw.close(),
+  };
 }
 
 function openPool(url: string, schema: string): Database {

@@ -26,6 +26,8 @@ const READY_TIMEOUT_MS = 5000;
 export class RedisEphemeralStore implements EphemeralStore {
   /** The connection (without key prefix), shared with the rate limiters. */
   readonly client: Redis;
+  /** Told of every connection error (for metrics). */
+  onError: () => void = () => {};
   private readonly redis: RedisWithAdvance;
 
   constructor(url: string, keyPrefix: string) {
@@ -39,7 +41,8 @@ export class RedisEphemeralStore implements EphemeralStore {
       retryStrategy: (n: number) => Math.min(n * 100, 2000),
     };
     this.client = new Redis(url, options);
-    this.client.on("error", () => {}); // reported through failing commands, not as process errors
+    // Reported through failing commands and metrics, not as process errors.
+    this.client.on("error", () => this.onError());
     this.redis = this.client.duplicate({ keyPrefix }) as RedisWithAdvance;
     this.redis.on("error", () => {});
     this.redis.defineCommand("advance", { numberOfKeys: 1, lua: ADVANCE });

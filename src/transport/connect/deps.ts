@@ -2,6 +2,7 @@
 import type { HandlerContext } from "@connectrpc/connect";
 import type { AccountStore } from "../../core/accounts/account.js";
 import type { Audit, RequestContext } from "../../core/audit.js";
+import type { Metrics } from "../../observability/metrics.js";
 import { requestContextKey } from "../request-context.js";
 import type { AppUsers } from "../../core/app-users/app-users.js";
 import type { AppStore } from "../../core/apps/app.js";
@@ -27,6 +28,7 @@ export interface ServiceDeps {
   cookie: CookiePolicy;
   clock: Clock;
   audit: Audit;
+  metrics: Metrics;
 }
 
 /** The request context the transport put on the handler context. */

@@ -1,7 +1,6 @@
 // The Cosync-style REST surface: `/api/appuser/<method>` (JSON or form-urlencoded bodies;
 // getUser also as GET), answered in the Cosync envelope by the same implementation as the RPCs.
 import type { Logger } from "../../core/logger.js";
-import type { TrustFn } from "../request-context.js";
 import { failureOf } from "../connect/errors.js";
 import type { Implementations } from "../connect/routes.js";
 import {
@@ -13,7 +12,7 @@ import {
   type CosyncAnswer,
 } from "./cosync-envelope.js";
 import { BodyTooLarge, readBody, sendJson, type Req, type Res } from "./http.js";
-import { decodeInput, InvalidBody, invoke, legacyRoutes, type LegacyRoute } from "./invoke.js";
+import { decodeInput, InvalidBody, invoke, legacyRoutes, type InvokeOptions, type LegacyRoute } from "./invoke.js";
 
 export function cosyncRoutes(impls: Implementations): Map<string, LegacyRoute> {
   return legacyRoutes(impls, (service, method) =>
@@ -23,7 +22,7 @@ export function cosyncRoutes(impls: Implementations): Map<string, LegacyRoute> {
 
 const GET_ALLOWED = new Set(["/api/appuser/getUser"]);
 
-export function cosyncHandler(table: Map<string, LegacyRoute>, opts: { maxBodyBytes: number; log: Logger; trust: TrustFn }) {
+export function cosyncHandler(table: Map<string, LegacyRoute>, opts: { maxBodyBytes: number; log: Logger } & InvokeOptions) {
   const answer = (res: Res, a: CosyncAnswer) => sendJson(res, a.status, a.body, a.headers);
 
   return async function handle(req: Req, res: Res, path: string): Promise<boolean> {
@@ -43,7 +42,7 @@ export function cosyncHandler(table: Map<string, LegacyRoute>, opts: { maxBodyBy
       throw err;
     }
     try {
-      sendJson(res, 200, (await invoke(route, input, req, res, "cosync", opts.trust)).json);
+      sendJson(res, 200, (await invoke(route, input, req, res, "cosync", opts)).json);
     } catch (err) {
       const failure = failureOf(err);
       if (!failure) opts.log.error({ err, path }, "unexpected error in legacy handler");

@@ -2,7 +2,8 @@
 // bodies decoded into the RPC's input message, and a call of the very implementation the
 // Connect routes serve (connect's HandlerContext, so headers work the same way).
 import { create, fromJson, ScalarType, toJson, type DescMessage, type DescMethod, type DescService } from "@bufbuild/protobuf";
-import { createContextValues, createHandlerContext } from "@connectrpc/connect";
+import { Code, ConnectError, createContextValues, createHandlerContext } from "@connectrpc/connect";
+import type { Metrics } from "../../observability/metrics.js";
 import { requestContext, requestContextKey, type TrustFn } from "../request-context.js";
 import type { Implementations } from "../connect/routes.js";
 import { toHeaders, type Req, type Res } from "./http.js";
@@ -83,7 +84,24 @@ export interface Invoked {
 }
 
 /** Runs the implementation; its ConnectErrors propagate to the caller's envelope. */
-export async function invoke(route: LegacyRoute, input: unknown, req: Req, res: Res, surface: "yeep" | "cosync", trust: TrustFn): Promise<Invoked> {
+export interface InvokeOptions {
+  trust: TrustFn;
+  metrics: Metrics;
+}
+
+export async function invoke(route: LegacyRoute, input: unknown, req: Req, res: Res, surface: "yeep" | "cosync", opts: InvokeOptions): Promise<Invoked> {
+  const done = opts.metrics.time(surface, route.method.name);
+  try {
+    const result = await call(route, input, req, res, surface, opts.trust);
+    done("ok");
+    return result;
+  } catch (err) {
+    done(err instanceof ConnectError && err.code !== Code.Internal ? "refused" : "error");
+    throw err;
+  }
+}
+
+async function call(route: LegacyRoute, input: unknown, req: Req, res: Res, surface: "yeep" | "cosync", trust: TrustFn): Promise<Invoked> {
   const abort = new AbortController();
   res.once("close", () => abort.abort());
   const ctx = createHandlerContext({

@@ -2,11 +2,10 @@
 // answered in the Yeep envelope by the same implementations as the RPCs.
 import { ConnectError } from "@connectrpc/connect";
 import type { Logger } from "../../core/logger.js";
-import type { TrustFn } from "../request-context.js";
 import { failureOf } from "../connect/errors.js";
 import type { Implementations } from "../connect/routes.js";
 import { BodyTooLarge, readBody, sendJson, type Req, type Res } from "./http.js";
-import { decodeInput, InvalidBody, invoke, legacyRoutes, type LegacyRoute } from "./invoke.js";
+import { decodeInput, InvalidBody, invoke, legacyRoutes, type InvokeOptions, type LegacyRoute } from "./invoke.js";
 import {
   YEEP_INTERNAL,
   YEEP_METHOD_NOT_ALLOWED,
@@ -28,7 +27,7 @@ export function yeepRoutes(impls: Implementations): Map<string, LegacyRoute> {
   );
 }
 
-export function yeepHandler(table: Map<string, LegacyRoute>, opts: { maxBodyBytes: number; log: Logger; trust: TrustFn }) {
+export function yeepHandler(table: Map<string, LegacyRoute>, opts: { maxBodyBytes: number; log: Logger } & InvokeOptions) {
   return async function handle(req: Req, res: Res, path: string): Promise<boolean> {
     const route = table.get(path);
     if (!route) return false;
@@ -52,7 +51,7 @@ export function yeepHandler(table: Map<string, LegacyRoute>, opts: { maxBodyByte
       throw err;
     }
     try {
-      const { json, setCookie } = await invoke(route, input, req, res, "yeep", opts.trust);
+      const { json, setCookie } = await invoke(route, input, req, res, "yeep", opts);
       sendJson(res, 200, yeepOk(json), setCookie.length ? { "set-cookie": setCookie } : {});
     } catch (err) {
       const failure = failureOf(err);
