@@ -1,6 +1,8 @@
 // Password hashing with argon2id (OWASP: m >= 19 MiB, t >= 2, p = 1). Hashes are
-// PHC strings, so hashes made with older parameters are recognised and upgraded.
+// PHC strings, so hashes made with older parameters, other argon2 variants or bcrypt (imported
+// from other systems) are recognised, verified and upgraded at the next successful sign-in.
 import { hash, verify, type Algorithm } from "@node-rs/argon2";
+import bcrypt from "bcryptjs";
 import { HashPool, type Priority } from "./hash-pool.js";
 
 const ARGON2ID = 2 as Algorithm; // Algorithm.Argon2id (a const enum, not importable as a value)
@@ -17,7 +19,9 @@ export interface VerifyOutcome {
   needsRehash: boolean;
 }
 
-const PHC = /^\$argon2id\$v=19\$m=(\d+),t=(\d+),p=(\d+)\$/;
+const ARGON2 = /^\$argon2(id|i|d)\$v=19\$m=(\d+),t=(\d+),p=(\d+)\$/;
+// Imported from other systems (the Cosync original stored bcrypt(md5hex)); upgraded at the next sign-in.
+const BCRYPT = /^\$2[aby]\$\d{2}\$[./A-Za-z0-9]{53}$/;
 
 export class PasswordHasher {
   private dummyHash: Promise<string>;
@@ -43,13 +47,22 @@ export class PasswordHasher {
   }
 
   async verify(passwordHash: string, password: string, priority: Priority = "normal"): Promise<VerifyOutcome> {
-    const m = PHC.exec(passwordHash);
+    if (BCRYPT.test(passwordHash)) {
+      const ok = await this.pool.run(() => bcrypt.compare(password, passwordHash).catch(() => false), priority);
+      return { ok, needsRehash: true };
+    }
+    const m = ARGON2.exec(passwordHash);
     if (!m) return { ok: false, needsRehash: false };
     const ok = await this.pool.run(() => verify(passwordHash, password).catch(() => false), priority); // malformed hash: no match
     const { memoryKiB, iterations, parallelism } = this.params;
     const needsRehash =
-      Number(m[1]) !== memoryKiB || Number(m[2]) !== iterations || Number(m[3]) !== parallelism;
+      m[1] !== "id" || Number(m[2]) !== memoryKiB || Number(m[3]) !== iterations || Number(m[4]) !== parallelism;
     return { ok, needsRehash };
+  }
+
+  /** Whether a stored hash is one this hasher can verify (argon2 or bcrypt PHC strings). */
+  static recognises(passwordHash: string): boolean {
+    return ARGON2.test(passwordHash) || BCRYPT.test(passwordHash);
   }
 
   /** Same work as a real verify, always false: unknown accounts answer in the same time. */
