@@ -8,7 +8,8 @@ import { systemClock, type Clock } from "./core/clock.js";
 import type { EphemeralStore } from "./core/ephemeral.js";
 import type { Logger } from "./core/logger.js";
 import { AppUsers } from "./core/app-users/app-users.js";
-import { loggerAudit } from "./core/audit.js";
+import { loggerAudit, RecentAudit } from "./core/audit.js";
+import { Revocations } from "./core/sessions/revocations.js";
 import { SignInLimits } from "./core/limits/sign-in-limits.js";
 import { HashPool } from "./core/password/hash-pool.js";
 import { memoryLimiters, redisLimiters } from "./stores/limiters.js";
@@ -94,7 +95,9 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
     pool.onDuration = (seconds) => metrics.hashSeconds.observe(seconds);
     const hasher = new PasswordHasher(config.argon2, pool);
     const limits = new SignInLimits(store instanceof RedisEphemeralStore ? redisLimiters(store.client, config.redisKeyPrefix) : memoryLimiters(), config.limits);
-    const audit = metrics.counting(loggerAudit(log));
+    const recentAudit = new RecentAudit(loggerAudit(log), store, clock, log);
+    const audit = metrics.counting(recentAudit);
+    const revocations = new Revocations(store, clock, Math.max(config.sessionTtlSeconds, config.accessTokenTtlSeconds) * 1000);
     const totp = new TotpVerifier(store, clock);
     const serviceKeys = await KeyRing.load(keyStore, "session", "EdDSA");
     const appKeys = new AppKeys(keyStore);
@@ -120,11 +123,11 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
       apps,
       defaultAppId: config.defaultAppId,
       signIn,
-      sessions: new Sessions(store, accounts, tokens, clock, config.sessionTtlSeconds * 1000),
+      sessions: new Sessions(store, accounts, tokens, clock, config.sessionTtlSeconds * 1000, revocations),
       enrollment: new TotpEnrollment(accounts, apps, store, totp, hasher, config.totpIssuer),
       loginTokens: new LoginTokens(challenges, accounts, totp, sms, signIn, limits, audit, log),
       appTokens,
-      appUsers: new AppUsers(apps, accounts, appTokens, challenges, sms, limits, audit, config.totpIssuer, log),
+      appUsers: new AppUsers(apps, accounts, appTokens, challenges, sms, limits, audit, revocations, config.totpIssuer, log),
       cookie: cookiePolicy(config.cookieSecure),
       clock,
       audit,

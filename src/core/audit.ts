@@ -1,5 +1,7 @@
 // Audit events: every sign-in decision, as one JSON line each (ASVS 7.1 / 16.3), with who
 // asked from where; never a password, code, token or secret.
+import type { Clock } from "./clock.js";
+import type { EphemeralStore } from "./ephemeral.js";
 import type { Logger } from "./logger.js";
 
 /** Who is asking: filled in by the transport for every request. */
@@ -35,5 +37,39 @@ export interface Audit {
 export function loggerAudit(log: Logger): Audit {
   return { record: (ctx, e) => log.info({ audit: true, ...e, ...ctx }, e.event) };
 }
+
+export interface StoredAuditEvent extends AuditEvent, RequestContext {
+  /** ISO time. */
+  time: string;
+}
+
+const RECENT_PER_ACCOUNT = 100;
+const RECENT_TTL_MS = 30 * 24 * 3600 * 1000;
+
+/** Also keeps each account's last 100 events (30 days) in the shared store, for administrators. */
+export class RecentAudit implements Audit {
+  constructor(
+    private readonly inner: Audit,
+    private readonly store: EphemeralStore,
+    private readonly clock: Clock,
+    private readonly log: Logger,
+  ) {}
+
+  record(ctx: RequestContext, e: AuditEvent): void {
+    this.inner.record(ctx, e);
+    if (!e.accountId) return;
+    const stored: StoredAuditEvent = { time: new Date(this.clock.now()).toISOString(), ...e, ...ctx };
+    // Not awaited: the decision is already logged; a store failure must not fail the request.
+    this.store.pushCapped(recentKey(e.accountId), JSON.stringify(stored), RECENT_PER_ACCOUNT, RECENT_TTL_MS).catch((err: Error) =>
+      this.log.warn({ err: err.message }, "could not keep the audit event for the account"),
+    );
+  }
+
+  async recent(accountId: string): Promise<StoredAuditEvent[]> {
+    return (await this.store.list(recentKey(accountId))).map((s) => JSON.parse(s) as StoredAuditEvent);
+  }
+}
+
+const recentKey = (accountId: string) => `audit:${accountId}`;
 
 export const UNKNOWN_CONTEXT: RequestContext = { surface: "rpc", ip: "unknown", userAgent: "", requestId: "" };

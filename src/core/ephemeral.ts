@@ -12,6 +12,10 @@ export interface EphemeralStore {
    * Returns false when it is not: two concurrent uses of the same TOTP step cannot both pass.
    */
   advance(key: string, value: number, ttlMs: number): Promise<boolean>;
+  /** Prepends to a list kept at most `max` long (newest first); the TTL restarts. */
+  pushCapped(key: string, value: string, max: number, ttlMs: number): Promise<void>;
+  /** The list, newest first. */
+  list(key: string): Promise<string[]>;
   /** Adds one and returns the new count; the TTL is set when the counter is created. */
   increment(key: string, ttlMs: number): Promise<number>;
   close(): Promise<void>;

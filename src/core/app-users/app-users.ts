@@ -11,6 +11,7 @@ import type { SignInLimits } from "../limits/sign-in-limits.js";
 import type { SmsSender } from "../otp/sms.js";
 import { sendSms } from "../otp/sms-delivery.js";
 import { newTotpSecret, totpUri } from "../otp/totp.js";
+import type { Revocations } from "../sessions/revocations.js";
 import { checkApp } from "../sign-in/sign-in.js";
 import type { AppTokens } from "../tokens/app-tokens.js";
 
@@ -30,6 +31,7 @@ export class AppUsers {
     private readonly sms: SmsSender,
     private readonly limits: SignInLimits,
     private readonly audit: Audit,
+    private readonly revocations: Revocations,
     private readonly totpIssuer: string,
     private readonly log: Logger,
   ) {}
@@ -38,8 +40,12 @@ export class AppUsers {
   async fromAccessToken(token: string | null): Promise<Result<AppUser>> {
     const claims = token ? await this.tokens.verifyAccess(token) : null;
     if (!claims) return fail("NOT_AUTHENTICATED");
-    const [app, account] = await Promise.all([this.apps.findById(claims.appId), this.accounts.findById(claims.accountId)]);
-    if (!app || !account || account.appId !== app.id) return fail("NOT_AUTHENTICATED");
+    const [app, account, revokedAt] = await Promise.all([
+      this.apps.findById(claims.appId),
+      this.accounts.findById(claims.accountId),
+      this.revocations.revokedAt(claims.accountId),
+    ]);
+    if (!app || !account || account.appId !== app.id || claims.issuedAtMs <= revokedAt) return fail("NOT_AUTHENTICATED");
     const appState = checkApp(app);
     if (!appState.ok) return appState;
     if (account.deactivated) return fail("ACCOUNT_DEACTIVATED");

@@ -5,6 +5,7 @@ import type { Account, AccountStore } from "../accounts/account.js";
 import type { Clock } from "../clock.js";
 import type { EphemeralStore } from "../ephemeral.js";
 import type { SessionTokens, UserClaims } from "../tokens/session-token.js";
+import type { Revocations } from "./revocations.js";
 
 export interface Projection {
   profile: boolean;
@@ -14,6 +15,8 @@ export interface Projection {
 interface SessionRecord {
   accountId: string;
   projection: Projection;
+  /** Sign-in time (ms): a revocation of all the account's sessions after it ends this one. */
+  startedAt: number;
   /** Absolute end of the session (ms); rotation does not extend it. */
   endsAt: number;
 }
@@ -39,18 +42,21 @@ export class Sessions {
     private readonly tokens: SessionTokens,
     private readonly clock: Clock,
     private readonly sessionTtlMs: number,
+    private readonly revocations: Revocations,
   ) {}
 
   start(account: Account, projection: Projection): Promise<IssuedSession> {
-    return this.issue(account, { accountId: account.id, projection, endsAt: this.clock.now() + this.sessionTtlMs });
+    const now = this.clock.now();
+    return this.issue(account, { accountId: account.id, projection, startedAt: now, endsAt: now + this.sessionTtlMs });
   }
 
   /** A valid, unexpired token whose session still exists; null otherwise. */
   async authenticate(token: string): Promise<AuthenticatedSession | null> {
     const claims = await this.tokens.verify(token);
     if (!claims) return null;
-    const record = await this.read(claims.jti);
-    if (!record || record.accountId !== claims.user.id) return null;
+    // One round trip: the session and the account's revocation time are read together.
+    const [record, revokedAt] = await Promise.all([this.read(claims.jti), this.revocations.revokedAt(claims.user.id)]);
+    if (!record || record.accountId !== claims.user.id || (record.startedAt ?? 0) <= revokedAt) return null;
     return { accountId: record.accountId, sessionId: claims.jti };
   }
 
@@ -70,6 +76,7 @@ export class Sessions {
     const raw = await this.store.take(key(claims.jti));
     const record = raw ? (JSON.parse(raw) as SessionRecord) : null;
     if (!record || record.accountId !== claims.user.id || record.endsAt <= this.clock.now()) return null;
+    if (await this.revocations.revoked(record.accountId, record.startedAt ?? 0)) return null;
     const account = await this.accounts.findById(record.accountId);
     if (!account || account.deactivated) return null;
     return this.issue(account, record);

@@ -20,6 +20,7 @@ export interface AccessClaims {
   accountId: string;
   appId: string;
   handle: string;
+  issuedAtMs: number;
 }
 
 /** Each app's RS256 key ring, loaded (or generated) on first use and kept. */
@@ -53,7 +54,7 @@ export class AppTokens {
     if (!metadata.ok) return metadata;
     const handle = account.email ?? account.username;
     const iat = Math.floor(this.clock.now() / 1000);
-    const appKey = (await this.appKeys.ring(app.id)).signing();
+    const appKey = (await (await this.appKeys.ring(app.id)).fresh()).signing();
     const jwt = await new SignJWT({ ...metadata.value, email: handle })
       .setProtectedHeader({ alg: "RS256", kid: appKey.kid, typ: "JWT" })
       .setAudience(app.realmAppId)
@@ -61,7 +62,7 @@ export class AppTokens {
       .setIssuedAt(iat)
       .setExpirationTime(iat + app.jwtExpirationHours * 3600)
       .sign(appKey.key);
-    const serviceKey = this.serviceKeys.signing();
+    const serviceKey = (await this.serviceKeys.fresh()).signing();
     const accessToken = await new SignJWT({ handle, appId: app.id, scope: "user", uid: account.id })
       .setProtectedHeader({ alg: this.serviceKeys.alg, kid: serviceKey.kid, typ: ACCESS_TYP })
       .setIssuer(this.issuer)
@@ -76,8 +77,8 @@ export class AppTokens {
     try {
       const { payload } = await jwtVerify(
         token,
-        (header) => {
-          const key = this.serviceKeys.verification(header.kid);
+        async (header) => {
+          const key = await this.serviceKeys.verificationKey(header.kid);
           if (!key) throw new Error("unknown kid");
           return key;
         },
@@ -91,7 +92,7 @@ export class AppTokens {
       );
       const { uid, appId, handle, scope } = payload as Record<string, unknown>;
       if (typeof uid !== "string" || typeof appId !== "string" || typeof handle !== "string" || scope !== "user") return null;
-      return { accountId: uid, appId, handle };
+      return { accountId: uid, appId, handle, issuedAtMs: payload.iat! * 1000 };
     } catch {
       return null;
     }

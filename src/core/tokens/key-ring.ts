@@ -16,7 +16,12 @@ export interface KeyStore {
    * `generate` makes. Two instances starting at once end up with the same single key.
    */
   loadOrCreate(purpose: string, generate: () => Promise<StoredKey>): Promise<StoredKey[]>;
+  /** Stores a new signing key; the previous ones keep verifying for `graceMs`, then retire. */
+  rotate(purpose: string, key: StoredKey, graceMs: number): Promise<void>;
 }
+
+/** How often instances pick up keys rotated elsewhere (the old key verifies meanwhile). */
+export const KEY_RELOAD_MS = 60_000;
 
 interface ImportedKey {
   kid: string;
@@ -26,22 +31,45 @@ interface ImportedKey {
 }
 
 export class KeyRing {
+  private lastReload = Date.now();
+
   private constructor(
-    readonly alg: string,
-    private readonly keys: ImportedKey[],
+    readonly alg: "EdDSA" | "RS256",
+    private keys: ImportedKey[],
+    private readonly store: KeyStore,
+    private readonly purpose: string,
   ) {}
 
   static async load(store: KeyStore, purpose: string, alg: "EdDSA" | "RS256"): Promise<KeyRing> {
-    const stored = await store.loadOrCreate(purpose, () => generateStoredKey(alg));
-    const keys = await Promise.all(
-      stored.map(async (k) => ({
-        kid: k.kid,
-        privateKey: (await importJWK(k.privateJwk, k.alg)) as CryptoKey,
-        publicKey: (await importJWK(k.publicJwk, k.alg)) as CryptoKey,
-        publicJwk: k.publicJwk,
-      })),
-    );
-    return new KeyRing(alg, keys);
+    return new KeyRing(alg, await importAll(store, purpose, alg), store, purpose);
+  }
+
+  /** Reads the keys again (new ones from a rotation elsewhere, retired ones gone). */
+  async reload(): Promise<void> {
+    this.lastReload = Date.now();
+    this.keys = await importAll(this.store, this.purpose, this.alg);
+  }
+
+  /** Generates and stores a new signing key; the old ones verify for `graceMs` more. */
+  async rotate(graceMs: number): Promise<string> {
+    const key = await generateStoredKey(this.alg);
+    await this.store.rotate(this.purpose, key, graceMs);
+    await this.reload();
+    return key.kid;
+  }
+
+  /** The verification key for `kid`, reloading once when it is unknown (rotated on another instance). */
+  async verificationKey(kid: string | undefined): Promise<CryptoKey | undefined> {
+    const known = this.verification(kid);
+    if (known || Date.now() - this.lastReload < 1000) return known;
+    await this.reload();
+    return this.verification(kid);
+  }
+
+  /** Reloads if the last reload is older than KEY_RELOAD_MS (called before signing). */
+  async fresh(): Promise<this> {
+    if (Date.now() - this.lastReload > KEY_RELOAD_MS) await this.reload();
+    return this;
   }
 
   /** The newest key signs. */
@@ -57,6 +85,18 @@ export class KeyRing {
   publicJwks(): JWK[] {
     return this.keys.map((k) => ({ ...k.publicJwk, kid: k.kid, alg: this.alg, use: "sig" }));
   }
+}
+
+async function importAll(store: KeyStore, purpose: string, alg: "EdDSA" | "RS256"): Promise<ImportedKey[]> {
+  const stored = await store.loadOrCreate(purpose, () => generateStoredKey(alg));
+  return Promise.all(
+    stored.map(async (k) => ({
+      kid: k.kid,
+      privateKey: (await importJWK(k.privateJwk, k.alg)) as CryptoKey,
+      publicKey: (await importJWK(k.publicJwk, k.alg)) as CryptoKey,
+      publicJwk: k.publicJwk,
+    })),
+  );
 }
 
 async function generateStoredKey(alg: "EdDSA" | "RS256"): Promise<StoredKey> {

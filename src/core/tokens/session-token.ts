@@ -33,7 +33,7 @@ export class SessionTokens {
   async sign(user: UserClaims, sessionId: string): Promise<{ token: string; expiresAt: Date }> {
     const iat = Math.floor(this.clock.now() / 1000);
     const exp = iat + Math.floor(this.ttlMs / 1000);
-    const { kid, key } = this.keys.signing();
+    const { kid, key } = (await this.keys.fresh()).signing();
     const token = await new SignJWT({ user })
       .setProtectedHeader({ alg: this.keys.alg, kid, typ: TYP })
       .setIssuer(this.issuer)
@@ -70,8 +70,8 @@ export class SessionTokens {
     }
   }
 
-  private keyFor(kid: string | undefined) {
-    const key = this.keys.verification(kid);
+  private async keyFor(kid: string | undefined) {
+    const key = await this.keys.verificationKey(kid);
     if (!key) throw new Error("unknown kid");
     return key;
   }

@@ -44,6 +44,16 @@ export class MemoryEphemeralStore implements EphemeralStore {
     return true;
   }
 
+  async pushCapped(key: string, value: string, max: number, ttlMs: number): Promise<void> {
+    const items = [value, ...(await this.list(key))].slice(0, max);
+    this.entries.set(key, { value: JSON.stringify(items), expiresAt: this.clock.now() + ttlMs });
+  }
+
+  async list(key: string): Promise<string[]> {
+    const entry = this.live(key);
+    return entry ? (JSON.parse(entry.value) as string[]) : [];
+  }
+
   async increment(key: string, ttlMs: number): Promise<number> {
     const current = this.live(key);
     const n = (current ? Number(current.value) : 0) + 1;

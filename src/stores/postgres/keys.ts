@@ -2,7 +2,7 @@
 import type { JWK } from "jose";
 import type { KeyCipher, SealedJwk } from "../../core/tokens/key-cipher.js";
 import type { KeyStore, StoredKey } from "../../core/tokens/key-ring.js";
-import type { Database } from "./database.js";
+import type { Database, Queryable } from "./database.js";
 
 interface Row {
   kid: string;
@@ -23,18 +23,15 @@ export class PostgresKeyStore implements KeyStore {
       // Serialises concurrent first starts: the second one finds the first one's key.
       await tx.query("SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.keys.' || $1))", [purpose]);
       const select = () =>
-        tx.query<Row>(
-          `SELECT kid, alg, public_jwk, private_jwk, created_at FROM signing_keys
-           WHERE purpose = $1 AND retired_at IS NULL ORDER BY created_at DESC`,
+        tx.query<Row & { retired_at: Date | null }>(
+          `SELECT kid, alg, public_jwk, private_jwk, created_at, retired_at FROM signing_keys
+           WHERE purpose = $1 AND (retired_at IS NULL OR retired_at > now()) ORDER BY created_at DESC`,
           [purpose],
         );
       let rows = await select();
-      if (rows.length === 0) {
+      if (!rows.some((r) => r.retired_at === null)) {
         const k = await generate();
-        await tx.query(
-          "INSERT INTO signing_keys (kid, purpose, alg, public_jwk, private_jwk, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
-          [k.kid, purpose, k.alg, JSON.stringify(k.publicJwk), JSON.stringify(this.cipher.seal(k.privateJwk)), k.createdAt],
-        );
+        await this.insert(tx, purpose, k);
         rows = await select();
       }
       return rows.map((r) => ({
@@ -45,5 +42,23 @@ export class PostgresKeyStore implements KeyStore {
         createdAt: new Date(r.created_at),
       }));
     });
+  }
+
+  rotate(purpose: string, key: StoredKey, graceMs: number): Promise<void> {
+    return this.db.transaction(async (tx) => {
+      await tx.query("SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.keys.' || $1))", [purpose]);
+      await tx.query(
+        "UPDATE signing_keys SET retired_at = now() + make_interval(secs => $2) WHERE purpose = $1 AND retired_at IS NULL",
+        [purpose, graceMs / 1000],
+      );
+      await this.insert(tx, purpose, key);
+    });
+  }
+
+  private async insert(tx: Queryable, purpose: string, k: StoredKey): Promise<void> {
+    await tx.query(
+      "INSERT INTO signing_keys (kid, purpose, alg, public_jwk, private_jwk, created_at) VALUES ($1, $2, $3, $4, $5, clock_timestamp())",
+      [k.kid, purpose, k.alg, JSON.stringify(k.publicJwk), JSON.stringify(this.cipher.seal(k.privateJwk))],
+    );
   }
 }

@@ -69,6 +69,14 @@ export class RedisEphemeralStore implements EphemeralStore {
     return (await guard(this.redis.advance(key, value, ms(ttlMs)))) === 1;
   }
 
+  async pushCapped(key: string, value: string, max: number, ttlMs: number): Promise<void> {
+    await guard(this.redis.multi().lpush(key, value).ltrim(key, 0, max - 1).pexpire(key, ms(ttlMs)).exec());
+  }
+
+  list(key: string): Promise<string[]> {
+    return guard(this.redis.lrange(key, 0, -1));
+  }
+
   increment(key: string, ttlMs: number): Promise<number> {
     return guard(this.redis.increment(key, ms(ttlMs)));
   }
