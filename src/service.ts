@@ -141,6 +141,23 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
       jwks,
       trust: trustProxies(config.trustedProxies),
       metrics,
+      admin: config.adminToken
+        ? {
+            token: config.adminToken,
+            deps: {
+              apps,
+              accounts,
+              hasher,
+              appKeys,
+              serviceKeys,
+              revocations,
+              recentAudit,
+              defaultAppId: config.defaultAppId,
+              serviceKeyGraceMs: Math.max(config.sessionTtlSeconds, config.accessTokenTtlSeconds) * 1000,
+              totpIssuer: config.totpIssuer,
+            },
+          }
+        : null,
       readiness: readiness({
         database: async () => (await db.query("SELECT 1")).length === 1,
         redis: async () => !(store instanceof RedisEphemeralStore) || store.isReady(),

@@ -5,7 +5,7 @@ import type { Metrics } from "../observability/metrics.js";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { Logger } from "../core/logger.js";
 import type { Jwks } from "../core/tokens/jwks.js";
-import { routes, type Implementations } from "./connect/routes.js";
+import { routes, type AdminRoute, type Implementations } from "./connect/routes.js";
 import { cosyncHandler, cosyncRoutes } from "./legacy/cosync-routes.js";
 import { sendJson, type Req, type Res } from "./legacy/http.js";
 import { yeepOpenApi } from "./legacy/openapi.js";
@@ -23,6 +23,7 @@ export interface HandlerOptions {
   trust: TrustFn;
   readiness: Readiness;
   metrics: Metrics;
+  admin: AdminRoute | null;
 }
 
 export function createHandler(impls: Implementations, opts: HandlerOptions): Handler {
@@ -54,7 +55,7 @@ export function createHandler(impls: Implementations, opts: HandlerOptions): Han
   };
 
   return connectNodeAdapter({
-    routes: routes(impls, opts.readiness),
+    routes: routes(impls, opts.readiness, opts.admin),
     interceptors: [
       (next) => async (req) => {
         const done = opts.metrics.time("rpc", req.method.name);

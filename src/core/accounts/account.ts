@@ -49,6 +49,14 @@ export interface PhoneState {
   phoneTwoFactor: boolean;
 }
 
+export interface AccountPatch {
+  email?: string | null;
+  fullName?: string;
+  deactivated?: boolean;
+  permissions?: string[];
+  metadata?: Record<string, unknown>;
+}
+
 export interface AccountStore {
   /** By username or email within an app, compared on their `loginKey` forms. */
   findByLogin(appId: string, loginKey: string): Promise<Account | null>;
@@ -58,6 +66,10 @@ export interface AccountStore {
   setPasswordHash(id: string, passwordHash: string): Promise<void>;
   setTotpSecret(id: string, secret: string | null): Promise<void>;
   setPhone(id: string, phone: PhoneState): Promise<void>;
+  /** Changes the given fields; null when there is no such account. */
+  update(id: string, patch: AccountPatch): Promise<Account | null>;
+  /** An app's accounts by id, after `afterId`, at most `limit`. */
+  list(appId: string, afterId: string, limit: number): Promise<Account[]>;
 }
 
 /** Case-insensitive, Unicode-normalised form used to find an account by username or email. */

@@ -3,6 +3,7 @@ import {
   loginKey,
   newAccountId,
   type Account,
+  type AccountPatch,
   type AccountStore,
   type NewAccount,
   type PhoneState,
@@ -90,6 +91,36 @@ export class PostgresAccountStore implements AccountStore {
 
   async setTotpSecret(id: string, secret: string | null): Promise<void> {
     await this.db.query("UPDATE accounts SET totp_secret = $2, updated_at = now() WHERE id = $1", [id, secret]);
+  }
+
+  async update(id: string, patch: AccountPatch): Promise<Account | null> {
+    const sets: string[] = [];
+    const params: unknown[] = [id];
+    const set = (column: string, value: unknown) => {
+      params.push(value);
+      sets.push(`${column} = $${params.length}`);
+    };
+    if (patch.email !== undefined) {
+      set("email", patch.email);
+      set("email_key", patch.email === null ? null : loginKey(patch.email));
+    }
+    if (patch.fullName !== undefined) set("full_name", patch.fullName);
+    if (patch.deactivated !== undefined) set("deactivated", patch.deactivated);
+    if (patch.permissions !== undefined) set("permissions", patch.permissions);
+    if (patch.metadata !== undefined) set("metadata", JSON.stringify(patch.metadata));
+    const rows = await this.db.query<Row>(
+      `UPDATE accounts SET ${[...sets, "updated_at = now()"].join(", ")} WHERE id = $1 RETURNING ${COLUMNS}`,
+      params,
+    );
+    return rows[0] ? toAccount(rows[0]) : null;
+  }
+
+  async list(appId: string, afterId: string, limit: number): Promise<Account[]> {
+    const rows = await this.db.query<Row>(
+      `SELECT ${COLUMNS} FROM accounts WHERE app_id = $1 AND id > $2 ORDER BY id LIMIT $3`,
+      [appId, afterId, limit],
+    );
+    return rows.map(toAccount);
   }
 
   async setPhone(id: string, p: PhoneState): Promise<void> {

@@ -1,6 +1,8 @@
 // Registration only: which implementation answers which generated service.
 import type { ConnectRouter } from "@connectrpc/connect";
 import { Health } from "../../../gen/grpc/health/v1/health_pb.js";
+import { AdminService } from "../../../gen/signin/admin/v1/admin_pb.js";
+import { adminService, requireAdminToken, type AdminDeps } from "./admin-service.js";
 import { AppUserService } from "../../../gen/signin/appuser/v1/appuser_pb.js";
 import type { Readiness } from "../readiness.js";
 import { healthService } from "./health-service.js";
@@ -43,9 +45,16 @@ function failClosed<T extends object>(impl: T): T {
 
 export type Implementations = ReturnType<typeof implementations>;
 
-export function routes(impls: Implementations, ready: Readiness) {
+/** The admin API, when ADMIN_TOKEN is set. */
+export interface AdminRoute {
+  token: string;
+  deps: AdminDeps;
+}
+
+export function routes(impls: Implementations, ready: Readiness, admin: AdminRoute | null) {
   return (router: ConnectRouter) => {
     for (const { service, impl } of impls) router.service(service as never, impl as never);
     router.service(Health, healthService(ready, impls.map((i) => i.service.typeName)));
+    if (admin) router.service(AdminService, adminService(admin.deps), { interceptors: [requireAdminToken(admin.token)] });
   };
 }

@@ -1,0 +1,74 @@
+// Importing accounts from another system: records carry a PHC hash (argon2, or bcrypt as the
+// Cosync original stored bcrypt(md5hex)) verified as is and upgraded to argon2id at the next
+// sign-in, or a password typed in clear (hashed here). Each record succeeds or fails alone.
+import { ACCOUNT_ID_PATTERN, loginKey, type AccountStore } from "../accounts/account.js";
+import type { App, AppStore } from "../apps/app.js";
+import { PasswordHasher } from "../password/hasher.js";
+import { passwordSecret } from "../sign-in/sign-in.js";
+
+export interface ImportRecord {
+  line: number;
+  appId: string;
+  id?: string;
+  username: string;
+  email?: string;
+  passwordHash?: string;
+  password?: string;
+  fullName?: string;
+  metadata?: Record<string, unknown>;
+  deactivated?: boolean;
+}
+
+export interface ImportResult {
+  line: number;
+  outcome: "created" | "updated" | "failed";
+  reason?: string;
+  id?: string;
+}
+
+export async function importAccounts(
+  records: ImportRecord[],
+  deps: { apps: AppStore; accounts: AccountStore; hasher: PasswordHasher },
+): Promise<ImportResult[]> {
+  const apps = new Map<string, Promise<App | null>>();
+  const appOf = (id: string) => apps.get(id) ?? apps.set(id, deps.apps.findById(id)).get(id)!;
+  const results: ImportResult[] = [];
+  for (const r of records) {
+    const failed = (reason: string): ImportResult => ({ line: r.line, outcome: "failed", reason });
+    try {
+      const app = await appOf(r.appId);
+      if (!app || app.status === "deleted") results.push(failed(`unknown app "${r.appId}"`));
+      else if (!r.username.trim()) results.push(failed("username is required"));
+      else if (r.id && !ACCOUNT_ID_PATTERN.test(r.id)) results.push(failed("id must be 24 lowercase hex characters"));
+      else if (r.passwordHash && !PasswordHasher.recognises(r.passwordHash)) results.push(failed("passwordHash is not an argon2 or bcrypt PHC string"));
+      else if (!r.passwordHash && !r.password) results.push(failed("passwordHash or password is required"));
+      else {
+        const existing = r.id ? await deps.accounts.findById(r.id) : await deps.accounts.findByLogin(app.id, loginKey(r.username));
+        const passwordHash = r.passwordHash ?? (await deps.hasher.hash(passwordSecret(app, r.password!, "plain")));
+        const account = await deps.accounts.upsert({
+          id: existing?.id ?? r.id,
+          appId: app.id,
+          username: r.username,
+          email: r.email ?? (r.username.includes("@") ? r.username : null),
+          fullName: r.fullName ?? existing?.fullName ?? "",
+          passwordHash,
+          permissions: existing?.permissions ?? [],
+          totpSecret: existing?.totpSecret ?? null,
+          deactivated: r.deactivated ?? false,
+          metadata: r.metadata ?? existing?.metadata ?? {},
+          phone: existing?.phone ?? null,
+          phoneVerified: existing?.phoneVerified ?? false,
+          phoneTwoFactor: existing?.phoneTwoFactor ?? false,
+        });
+        results.push({ line: r.line, outcome: existing ? "updated" : "created", id: account.id });
+      }
+    } catch (err) {
+      results.push(failed(uniqueViolation(err) ? "username or email already used in this app" : (err as Error).message));
+    }
+  }
+  return results;
+}
+
+function uniqueViolation(err: unknown): boolean {
+  return typeof err === "object" && err !== null && (err as { code?: string }).code === "23505";
+}
