@@ -5,6 +5,8 @@ import { createReadStream, statSync } from "node:fs";
 import { createInterface } from "node:readline";
 import type { AdminService, ImportRecord } from "../../gen/signin/admin/v1/admin_pb.js";
 
+const MAX_BATCH_BYTES = 32 * 1024;
+
 type Init = Partial<Omit<ImportRecord, "$typeName" | "line">> & { line: bigint };
 
 export async function importFile(
@@ -17,6 +19,7 @@ export async function importFile(
   const counts = { created: 0, updated: 0, failed: 0 };
   const failures: Array<{ line: number; reason: string }> = [];
   let batch: Init[] = [];
+  let batchBytes = 0;
   let bytes = 0;
   let lineNo = 0;
 
@@ -24,6 +27,7 @@ export async function importFile(
     if (batch.length === 0) return;
     const { results } = await client.importAccounts({ records: batch });
     batch = [];
+    batchBytes = 0;
     for (const r of results) {
       counts[r.outcome as keyof typeof counts]++;
       if (r.outcome === "failed") failures.push({ line: Number(r.line), reason: r.reason });
@@ -45,8 +49,12 @@ export async function importFile(
     if ("reason" in record) {
       counts.failed++;
       failures.push(record);
-    } else batch.push(record);
-    if (batch.length >= opts.batch) await send();
+    } else {
+      batch.push(record);
+      batchBytes += Buffer.byteLength(text);
+    }
+    // Requests stay well under the service's MAX_BODY_BYTES (64 KiB by default).
+    if (batch.length >= opts.batch || batchBytes >= MAX_BATCH_BYTES) await send();
   }
   await send();
   if (!opts.json && process.stderr.isTTY) process.stderr.write("\n");
