@@ -22,6 +22,12 @@ describe("health", () => {
     expect(await ready.json()).toStrictEqual({ status: "ready", checks: { database: true, redis: true } });
   });
 
+  it("every response carries a request id: the caller's X-Request-Id, or a new one", async () => {
+    expect((await fetch(`${svc.url}/healthz`, { headers: { "x-request-id": "abc-123" } })).headers.get("x-request-id")).toBe("abc-123");
+    expect((await fetch(`${svc.url}/healthz`)).headers.get("x-request-id")).toMatch(/^[0-9a-f-]{36}$/);
+    expect((await fetch(`${svc.url}/healthz`, { headers: { "x-request-id": "bad id; with spaces" } })).headers.get("x-request-id")).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
   it("grpc.health.v1.Health answers SERVING for the whole server and each service, NOT_FOUND for others", async () => {
     const health = createClient(Health, createGrpcTransport({ baseUrl: svc.url }));
     expect((await health.check({})).status).toBe(Status.SERVING);

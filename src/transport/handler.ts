@@ -3,6 +3,7 @@
 import { Code, ConnectError, createContextValues } from "@connectrpc/connect";
 import type { Metrics } from "../observability/metrics.js";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { randomUUID } from "node:crypto";
 import type { Logger } from "../core/logger.js";
 import type { Jwks } from "../core/tokens/jwks.js";
 import { routes, type AdminRoute, type Implementations } from "./connect/routes.js";
@@ -54,7 +55,7 @@ export function createHandler(impls: Implementations, opts: HandlerOptions): Han
     sendJson(res, 404, path.startsWith("/api/") ? YEEP_NOT_FOUND : { code: "not_found", message: "Not found" });
   };
 
-  return connectNodeAdapter({
+  const adapter = connectNodeAdapter({
     routes: routes(impls, opts.readiness, opts.admin),
     interceptors: [
       (next) => async (req) => {
@@ -74,10 +75,22 @@ export function createHandler(impls: Implementations, opts: HandlerOptions): Han
     fallback: (req, nodeRes) => {
       const res = nodeRes as Res;
       fallback(req, res).catch((err) => {
-        opts.log.error({ err }, "unhandled error");
+        opts.log.error({ err, requestId: req.headers["x-request-id"] }, "unhandled error");
         if (!res.headersSent) sendJson(res, 500, { code: "internal", message: "Internal server error" });
         else res.end();
       });
     },
   }) as Handler;
+
+  // Every request has an id: the caller's X-Request-Id when well-formed, else a new one. It is
+  // echoed in the response and appears in the audit events and error logs of the request.
+  return (req, res) => {
+    const given = req.headers["x-request-id"];
+    const id = typeof given === "string" && REQUEST_ID.test(given) ? given : randomUUID();
+    req.headers["x-request-id"] = id;
+    res.setHeader("x-request-id", id);
+    adapter(req, res);
+  };
 }
+
+const REQUEST_ID = /^[\w.:-]{1,128}$/;

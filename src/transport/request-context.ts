@@ -18,12 +18,11 @@ export function trustProxies(cidrs: string[]): TrustFn {
 }
 
 export function requestContext(req: Req, trust: TrustFn, surface: RequestContext["surface"]): RequestContext {
-  const requestId = headerValue(req, "x-request-id");
   return {
     surface,
     ip: clientKey(proxyaddr(req as never, trust)),
     userAgent: (headerValue(req, "user-agent") ?? "").slice(0, 256),
-    requestId: requestId && /^[\w.:-]{1,128}$/.test(requestId) ? requestId : randomUUID(),
+    requestId: headerValue(req, "x-request-id") ?? randomUUID(), // set by the handler for every request
   };
 }
 

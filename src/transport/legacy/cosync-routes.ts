@@ -45,7 +45,7 @@ export function cosyncHandler(table: Map<string, LegacyRoute>, opts: { maxBodyBy
       sendJson(res, 200, (await invoke(route, input, req, res, "cosync", opts)).json);
     } catch (err) {
       const failure = failureOf(err);
-      if (!failure) opts.log.error({ err, path }, "unexpected error in legacy handler");
+      if (!failure) opts.log.error({ err, path, requestId: req.headers["x-request-id"] }, "unexpected error in legacy handler");
       answer(res, failure ? cosyncFailure(failure) : COSYNC_INTERNAL);
     }
     return true;

@@ -58,7 +58,7 @@ export function yeepHandler(table: Map<string, LegacyRoute>, opts: { maxBodyByte
       if (failure) sendJson(res, 200, yeepFailure(failure));
       else if (err instanceof ConnectError) sendJson(res, 200, yeepFromConnectError(err));
       else {
-        opts.log.error({ err, path }, "unexpected error in legacy handler");
+        opts.log.error({ err, path, requestId: req.headers["x-request-id"] }, "unexpected error in legacy handler");
         sendJson(res, 200, YEEP_INTERNAL);
       }
     }
