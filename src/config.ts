@@ -29,6 +29,7 @@ export interface Config {
   trustedProxies: string[];
   shutdownGraceSeconds: number;
   adminToken: string | null;
+  corsOrigins: string[];
   hashConcurrency: number;
   hashQueueMax: number;
   limits: LimitsConfig;
@@ -62,6 +63,7 @@ export const ENV_VARS: Array<[name: string, fallback: string, meaning: string]> 
   ["SMS_WEBHOOK_URL", "", "URL receiving {to, code, appId, purpose} to send SMS; unset = development sender (logs)."],
   ["SMS_WEBHOOK_SECRET", "", "HMAC-SHA256 key signing webhook requests (required with SMS_WEBHOOK_URL)."],
   ["SMS_DEV_LOG_CODES", "false", "true: the development sender logs the codes themselves (never in production)."],
+  ["CORS_ORIGINS", "", "Comma-separated origins (https://app.example.com) allowed to call from browsers, with credentials."],
   ["ADMIN_TOKEN", "", "Bearer token of the AdminService (32+ characters); unset = no admin API at all."],
   ["SHUTDOWN_GRACE", "10", "On SIGTERM, seconds that requests in flight get to finish before connections close."],
   ["TRUSTED_PROXIES", "", "Comma-separated CIDRs of proxies whose X-Forwarded-For is believed (right-most untrusted hop)."],
@@ -119,6 +121,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const redisUrl = str("REDIS_URL") || null;
   if (redisUrl && !/^rediss?:\/\//.test(redisUrl)) throw new ConfigError("REDIS_URL must start with redis:// or rediss://");
 
+  const corsOrigins = str("CORS_ORIGINS").split(",").map((o) => o.trim()).filter(Boolean);
+  for (const o of corsOrigins) {
+    if (!/^https?:\/\/[^/\s]+$/.test(o)) throw new ConfigError(`CORS_ORIGINS: "${o}" is not an origin like https://app.example.com`);
+  }
   const adminToken = str("ADMIN_TOKEN") || null;
   if (adminToken && adminToken.length < 32) throw new ConfigError("ADMIN_TOKEN must be at least 32 characters");
   const masterKey = str("SIGNIN_MASTER_KEY") || null;
@@ -146,6 +152,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     trustedProxies,
     shutdownGraceSeconds: int("SHUTDOWN_GRACE", 0, 300),
     adminToken,
+    corsOrigins,
     hashConcurrency: str("HASH_CONCURRENCY") ? int("HASH_CONCURRENCY", 1, 1024) : os.availableParallelism(),
     hashQueueMax: int("HASH_QUEUE_MAX", 0, 1_000_000),
     limits: {

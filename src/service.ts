@@ -141,6 +141,7 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
       jwks,
       trust: trustProxies(config.trustedProxies),
       metrics,
+      corsOrigins: config.corsOrigins,
       admin: config.adminToken
         ? {
             token: config.adminToken,

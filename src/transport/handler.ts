@@ -13,6 +13,7 @@ import { yeepOpenApi } from "./legacy/openapi.js";
 import { YEEP_NOT_FOUND } from "./legacy/yeep-envelope.js";
 import { yeepHandler, yeepRoutes } from "./legacy/yeep-routes.js";
 import { requestContext, requestContextKey, type TrustFn } from "./request-context.js";
+import { applyCors } from "./cors.js";
 import type { Readiness } from "./readiness.js";
 import type { Handler } from "./server.js";
 
@@ -25,6 +26,7 @@ export interface HandlerOptions {
   readiness: Readiness;
   metrics: Metrics;
   admin: AdminRoute | null;
+  corsOrigins: string[];
 }
 
 export function createHandler(impls: Implementations, opts: HandlerOptions): Handler {
@@ -84,7 +86,9 @@ export function createHandler(impls: Implementations, opts: HandlerOptions): Han
 
   // Every request has an id: the caller's X-Request-Id when well-formed, else a new one. It is
   // echoed in the response and appears in the audit events and error logs of the request.
+  const origins = new Set(opts.corsOrigins);
   return (req, res) => {
+    if (applyCors(origins, req, res as Res)) return;
     const given = req.headers["x-request-id"];
     const id = typeof given === "string" && REQUEST_ID.test(given) ? given : randomUUID();
     req.headers["x-request-id"] = id;
