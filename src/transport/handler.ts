@@ -15,6 +15,7 @@ import { yeepHandler, yeepRoutes } from "./legacy/yeep-routes.js";
 import { requestContext, requestContextKey, type TrustFn } from "./request-context.js";
 import { applyCors } from "./cors.js";
 import type { Readiness } from "./readiness.js";
+import { webPage } from "./web-page.js";
 import type { Handler } from "./server.js";
 
 export interface HandlerOptions {
@@ -34,9 +35,11 @@ export function createHandler(impls: Implementations, opts: HandlerOptions): Han
   const yeep = yeepHandler(table, opts);
   const cosync = cosyncHandler(cosyncRoutes(impls), opts);
   const docs = yeepOpenApi(table.values(), opts.version);
+  const page = webPage();
 
   const fallback = async (req: Req, res: Res) => {
     const path = (req.url ?? "/").split("?", 1)[0]!;
+    if (page(req, res, path)) return;
     if (path === "/healthz" && (req.method === "GET" || req.method === "HEAD")) return sendJson(res, 200, { status: "ok" });
     if (path === "/metrics" && req.method === "GET") {
       const text = await opts.metrics.registry.metrics();

@@ -1,0 +1,104 @@
+/// <reference lib="dom" />
+// The sign-in page: password, then the TOTP step when the answer asks for it, then the account
+// (user.info) and a sign-out button. It talks to the service with connect-web; the session is
+// the HttpOnly cookie, which this script never sees.
+import { ConnectError } from "@connectrpc/connect";
+import { createWebClients, ErrorDetailSchema } from "../clients/web.js";
+
+const api = createWebClients(location.origin);
+const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+const signinForm = $<HTMLFormElement>("signin-form");
+const totpForm = $<HTMLFormElement>("totp-form");
+const account = $<HTMLElement>("account");
+const message = $<HTMLParagraphElement>("message");
+
+function say(text: string, kind: "error" | "info" = "error") {
+  message.textContent = text;
+  message.className = kind;
+}
+
+function show(step: "signin" | "totp" | "account") {
+  signinForm.hidden = step !== "signin";
+  totpForm.hidden = step !== "totp";
+  account.hidden = step !== "account";
+  $("title").textContent = step === "account" ? "Your account" : "Sign in";
+  if (step === "signin") $<HTMLInputElement>("login").focus();
+  if (step === "totp") $<HTMLInputElement>("code").focus();
+}
+
+/** The message for a refusal, from the error's stable reason. */
+function explain(err: unknown): string {
+  const e = ConnectError.from(err);
+  const detail = e.findDetails(ErrorDetailSchema)[0];
+  const wait = detail?.retryAfterSeconds ? ` Try again in ${detail.retryAfterSeconds} s.` : "";
+  switch (detail?.reason) {
+    case "INVALID_CREDENTIALS":
+      return "Wrong username or password.";
+    case "INVALID_SECOND_FACTOR":
+      return "That code is not valid. Enter the current code from your authenticator.";
+    case "ACCOUNT_DEACTIVATED":
+      return "This account is deactivated.";
+    case "TOO_MANY_ATTEMPTS":
+      return `Too many attempts; sign-in is blocked for now.${wait}`;
+    case "BUSY":
+    case "SERVICE_UNAVAILABLE":
+      return `The service is busy.${wait || " Try again in a moment."}`;
+    case "INVALID_REQUEST":
+      return "Enter your username or email and your password.";
+    default:
+      return "Sign-in failed. Please try again.";
+  }
+}
+
+async function showAccount() {
+  const { user } = await api.user.info({});
+  $("account-username").textContent = user?.username ?? "";
+  $("account-name").textContent = user?.fullName || "—";
+  $("account-email").textContent = user?.emails[0]?.address ?? "—";
+  $("account-mfa").textContent = user?.mfaEnabled ? "on" : "off";
+  say("");
+  show("account");
+}
+
+async function signIn(code?: string) {
+  const form = new FormData(signinForm);
+  try {
+    await api.session.setCookie({
+      user: String(form.get("login") ?? ""),
+      password: String(form.get("password") ?? ""),
+      secondaryAuthFactor: code ? { type: "TOTP", token: code } : undefined,
+    });
+    signinForm.reset();
+    totpForm.reset();
+    await showAccount();
+  } catch (err) {
+    if (ConnectError.from(err).findDetails(ErrorDetailSchema)[0]?.reason === "SECOND_FACTOR_REQUIRED") {
+      say("");
+      show("totp");
+    } else {
+      say(explain(err));
+    }
+  }
+}
+
+signinForm.addEventListener("submit", (e) => {
+  e.preventDefault();
+  void signIn();
+});
+
+totpForm.addEventListener("submit", (e) => {
+  e.preventDefault();
+  void signIn(String(new FormData(totpForm).get("code") ?? ""));
+});
+
+$("signout").addEventListener("click", async () => {
+  try {
+    await api.session.destroyCookie({});
+  } finally {
+    show("signin");
+    say("You are signed out.", "info");
+  }
+});
+
+// Already signed in (the cookie is sent along)? Then show the account straight away.
+showAccount().catch(() => show("signin"));

@@ -1,0 +1,111 @@
+// The sign-in page in real headless Chromium (Debian's, driven by playwright-core): sign-in
+// without and with TOTP, clear messages, the HttpOnly cookie invisible to page script, and
+// sign-out revoking the session. Screenshots of each step go to test/artifacts/ (git-ignored).
+import { build } from "esbuild";
+import { existsSync, mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { generate } from "otplib";
+import { chromium, type Browser, type Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { COYOTE, post, ROADRUNNER, startTestService, TOTP_SECRET, type TestService } from "./support/service.js";
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+const root = join(import.meta.dirname, "..");
+const artifacts = join(root, "test/artifacts");
+const haveChromium = existsSync(CHROMIUM);
+if (!haveChromium) console.warn(`\n!!! ${CHROMIUM} is missing: the browser tests are SKIPPED (apt-get install chromium; .ci/run does) !!!\n`);
+
+describe.skipIf(!haveChromium)("sign-in page in Chromium", () => {
+  let svc: TestService;
+  let browser: Browser;
+  beforeAll(async () => {
+    // The page's bundle, as `npm run build:web` makes it.
+    await build({ entryPoints: [join(root, "src/web/app.ts")], bundle: true, format: "esm", target: "es2022", outfile: join(root, "dist/web/app.js"), logLevel: "silent" });
+    mkdirSync(artifacts, { recursive: true });
+    svc = await startTestService();
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+    });
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await svc?.close();
+  });
+
+  const shot = (page: Page, name: string) => page.screenshot({ path: join(artifacts, `${name}.png`) });
+  const signIn = async (page: Page, login: string, password: string) => {
+    await page.getByLabel("Username or email").fill(login);
+    await page.getByLabel("Password").fill(password);
+    await page.getByRole("button", { name: "Sign in" }).click();
+  };
+
+  it("signs in without TOTP, keeps the cookie HttpOnly, shows user.info, and signing out revokes", async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(svc.url);
+    await shot(page, "1-sign-in-form");
+
+    await signIn(page, COYOTE.email, "wrong password");
+    await expect.poll(() => page.getByRole("alert").textContent()).toBe("Wrong username or password.");
+    await shot(page, "2-wrong-password");
+
+    await signIn(page, COYOTE.email, COYOTE.password);
+    await page.getByRole("heading", { name: "Your account" }).waitFor();
+    expect(await page.locator("#account-username").textContent()).toBe("coyote");
+    expect(await page.locator("#account-name").textContent()).toBe("Wile E. Coyote");
+    await shot(page, "3-signed-in");
+
+    const cookie = (await context.cookies()).find((c) => c.name === "session")!;
+    expect(cookie.httpOnly).toBe(true);
+    expect(cookie.sameSite).toBe("Lax");
+    expect(await page.evaluate(() => document.cookie)).not.toContain("session=");
+
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await expect.poll(() => page.getByRole("alert").textContent()).toBe("You are signed out.");
+    await shot(page, "4-signed-out");
+    // The old cookie value no longer opens anything.
+    expect((await post(`${svc.url}/api/user.info`, {}, { cookie: `session=${cookie.value}` })).json.error.code).toBe(10000);
+    await page.reload();
+    await page.getByLabel("Username or email").waitFor();
+    await context.close();
+  });
+
+  it("says when sign-in is blocked, with the wait", async () => {
+    const strict = await startTestService({ LIMIT_ACCOUNT_IP_FAILURES: "1" });
+    const context = await browser.newContext();
+    try {
+      const page = await context.newPage();
+      await page.goto(strict.url);
+      await signIn(page, COYOTE.email, "wrong password");
+      await expect.poll(() => page.getByRole("alert").textContent()).toBe("Wrong username or password.");
+      await signIn(page, COYOTE.email, COYOTE.password);
+      await expect.poll(() => page.getByRole("alert").textContent()).toMatch(/^Too many attempts; sign-in is blocked for now\. Try again in \d+ s\.$/);
+      await shot(page, "7-blocked");
+    } finally {
+      await context.close();
+      await strict.close();
+    }
+  });
+
+  it("asks for the TOTP code when the account has one, then signs in", async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(svc.url);
+    await signIn(page, ROADRUNNER.username, ROADRUNNER.password);
+    await page.getByLabel("Authentication code").waitFor();
+    await shot(page, "5-totp-step");
+
+    await page.getByLabel("Authentication code").fill("000000");
+    await page.getByRole("button", { name: "Verify" }).click();
+    await expect.poll(() => page.getByRole("alert").textContent()).toMatch(/not valid/);
+
+    const code = await generate({ secret: TOTP_SECRET, epoch: Math.floor(svc.clock.now() / 1000) });
+    await page.getByLabel("Authentication code").fill(code);
+    await page.getByRole("button", { name: "Verify" }).click();
+    await page.getByRole("heading", { name: "Your account" }).waitFor();
+    expect(await page.locator("#account-mfa").textContent()).toBe("on");
+    await shot(page, "6-signed-in-with-totp");
+    await context.close();
+  });
+});
