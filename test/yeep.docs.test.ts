@@ -53,9 +53,11 @@ describe("/api/docs", () => {
     expect(Object.keys(doc.paths).sort()).toStrictEqual(METHODS.map((m) => `/api/${m}`).sort());
     for (const m of METHODS) expect(doc.paths[`/api/${m}`].post.operationId).toBe(m);
     // Request schemas come from the protos, with the legacy JSON names.
-    const setCookie = doc.components.schemas.SetCookieRequest.properties;
+    const setCookie = doc.components.schemas["signin.session.v1.SetCookieRequest"].properties;
     expect(Object.keys(setCookie)).toStrictEqual(["user", "password", "projection", "secondaryAuthFactor"]);
-    expect(doc.components.schemas.IssueTokenResponse.properties.expiresAt).toStrictEqual({ type: "string", format: "date-time" });
+    const issued = doc.paths["/api/session.issueToken"].post.responses["200"].content["application/json"].schema.oneOf[0];
+    expect(issued.properties.expiresAt).toStrictEqual({ type: "string", format: "date-time" });
+    expect(issued.required).toStrictEqual(["ok"]);
   });
 
   it("drives a client built the way Yeep's JS client builds its API object", async () => {

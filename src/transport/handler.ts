@@ -9,7 +9,7 @@ import type { Jwks } from "../core/tokens/jwks.js";
 import { routes, type AdminRoute, type Implementations } from "./connect/routes.js";
 import { cosyncHandler, cosyncRoutes } from "./legacy/cosync-routes.js";
 import { sendJson, type Req, type Res } from "./legacy/http.js";
-import { yeepOpenApi } from "./legacy/openapi.js";
+import { legacyOpenApi, yeepOpenApi } from "./legacy/openapi.js";
 import { YEEP_NOT_FOUND } from "./legacy/yeep-envelope.js";
 import { yeepHandler, yeepRoutes } from "./legacy/yeep-routes.js";
 import { requestContext, requestContextKey, type TrustFn } from "./request-context.js";
@@ -33,7 +33,9 @@ export interface HandlerOptions {
 export function createHandler(impls: Implementations, opts: HandlerOptions): Handler {
   const table = yeepRoutes(impls);
   const yeep = yeepHandler(table, opts);
-  const cosync = cosyncHandler(cosyncRoutes(impls), opts);
+  const cosyncTable = cosyncRoutes(impls);
+  const cosync = cosyncHandler(cosyncTable, opts);
+  const openapi = legacyOpenApi(table.values(), cosyncTable.values(), opts.version);
   const docs = yeepOpenApi(table.values(), opts.version);
   const page = webPage();
 
@@ -49,6 +51,9 @@ export function createHandler(impls: Implementations, opts: HandlerOptions): Han
     if (path === "/readyz" && (req.method === "GET" || req.method === "HEAD")) {
       const report = await opts.readiness();
       return sendJson(res, report.ready ? 200 : 503, { status: report.ready ? "ready" : "not ready", checks: report.checks });
+    }
+    if (path === "/api/openapi.json" && (req.method === "GET" || req.method === "HEAD")) {
+      return sendJson(res, 200, openapi, { "cache-control": "public, max-age=300" });
     }
     if (path === "/api/docs" && (req.method === "GET" || req.method === "HEAD")) {
       return sendJson(res, 200, docs, { "cache-control": "public, max-age=300" });

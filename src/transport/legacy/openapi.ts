@@ -1,4 +1,4 @@
-// OpenAPI 3 document of the Yeep-style methods, derived from the proto descriptors (the
+// OpenAPI 3 documents of the legacy REST surfaces, derived from the proto descriptors (the
 // single description of the API). Yeep's JS client builds its API object from each
 // `paths["/api/<method>"].post.operationId`, so these must equal the method names.
 import { ScalarType, type DescField, type DescMessage } from "@bufbuild/protobuf";
@@ -6,53 +6,72 @@ import type { LegacyRoute } from "./invoke.js";
 
 type Schema = Record<string, unknown>;
 
-export function yeepOpenApi(routes: Iterable<LegacyRoute>, version: string): object {
-  const schemas: Record<string, Schema> = {
-    Error: {
+const YEEP_ERROR: Schema = {
+  type: "object",
+  required: ["ok", "error"],
+  additionalProperties: false,
+  properties: {
+    ok: { type: "boolean", enum: [false] },
+    error: {
       type: "object",
-      required: ["ok", "error"],
+      required: ["code", "message"],
+      additionalProperties: false,
       properties: {
-        ok: { type: "boolean", enum: [false] },
-        error: {
-          type: "object",
-          required: ["code", "message"],
-          properties: {
-            code: { type: "integer" },
-            message: { type: "string" },
-            details: { type: "array", items: { type: "object" } },
-            applicableAuthFactorTypes: { type: "array", items: { type: "string" } },
-          },
+        code: { type: "integer" },
+        message: { type: "string" },
+        details: {
+          type: "array",
+          items: { type: "object", properties: { message: { type: "string" }, path: { type: "array", items: { type: "string" } } } },
         },
+        applicableAuthFactorTypes: { type: "array", items: { type: "string" } },
+        retryAfter: { type: "integer", description: "Seconds to wait before retrying." },
       },
     },
-  };
-  const ref = (desc: DescMessage): Schema => {
-    if (desc.typeName === "google.protobuf.Timestamp") return { type: "string", format: "date-time" };
-    if (!schemas[desc.name]) {
-      schemas[desc.name] = {}; // placeholder first: messages may refer to themselves
-      schemas[desc.name] = messageSchema(desc, ref);
-    }
-    return { $ref: `#/components/schemas/${desc.name}` };
-  };
+  },
+};
 
+const COSYNC_ERROR: Schema = {
+  type: "object",
+  required: ["code", "message"],
+  additionalProperties: false,
+  properties: { code: { type: "integer" }, message: { type: "string" } },
+};
+
+/** Collects message schemas under components.schemas, named by their full proto type name. */
+class Schemas {
+  readonly all: Record<string, Schema> = { YeepError: YEEP_ERROR, CosyncError: COSYNC_ERROR };
+
+  ref = (desc: DescMessage): Schema => {
+    if (desc.typeName === "google.protobuf.Timestamp") return { type: "string", format: "date-time" };
+    if (desc.typeName === "google.protobuf.Struct") return { type: "object" };
+    if (!this.all[desc.typeName]) {
+      this.all[desc.typeName] = {}; // placeholder first: messages may refer to themselves
+      this.all[desc.typeName] = messageSchema(desc, this.ref);
+    }
+    return { $ref: `#/components/schemas/${desc.typeName}` };
+  };
+}
+
+function yeepPaths(routes: Iterable<LegacyRoute>, schemas: Schemas): Record<string, object> {
   const paths: Record<string, object> = {};
   for (const { path, method } of routes) {
     const operationId = path.slice("/api/".length);
+    const output = messageSchema(method.output, schemas.ref);
     paths[path] = {
       post: {
         operationId,
         summary: operationId,
         tags: [operationId.split(".")[0]],
-        requestBody: { required: true, content: { "application/json": { schema: ref(method.input) } } },
+        requestBody: { required: true, content: { "application/json": { schema: schemas.ref(method.input) } } },
         responses: {
           "200": {
-            description: "Yeep envelope: `ok: true` with the result, or `ok: false` with `error`.",
+            description: "Yeep envelope: `ok: true` with the result, or `ok: false` with `error` (always HTTP 200).",
             content: {
               "application/json": {
                 schema: {
                   oneOf: [
-                    { allOf: [{ type: "object", required: ["ok"], properties: { ok: { type: "boolean", enum: [true] } } }, ref(method.output)] },
-                    { $ref: "#/components/schemas/Error" },
+                    { ...output, required: ["ok"], properties: { ok: { type: "boolean", enum: [true] }, ...(output.properties as Schema) } },
+                    { $ref: "#/components/schemas/YeepError" },
                   ],
                 },
               },
@@ -62,18 +81,64 @@ export function yeepOpenApi(routes: Iterable<LegacyRoute>, version: string): obj
       },
     };
   }
+  return paths;
+}
+
+// Login and LoginComplete name the app by `app-token`; the user methods authenticate by `access-token`.
+const APP_TOKEN_METHODS = new Set(["login", "loginComplete"]);
+const GET_METHODS = new Set(["getUser"]);
+
+function cosyncPaths(routes: Iterable<LegacyRoute>, schemas: Schemas): Record<string, object> {
+  const paths: Record<string, object> = {};
+  const error = (description: string) => ({ description, content: { "application/json": { schema: { $ref: "#/components/schemas/CosyncError" } } } });
+  for (const { path, method } of routes) {
+    const name = method.localName;
+    const header = APP_TOKEN_METHODS.has(name) ? "app-token" : "access-token";
+    const input = schemas.ref(method.input);
+    const operation = {
+      operationId: `appuser.${name}`,
+      summary: `appuser/${name}`,
+      tags: ["appuser"],
+      parameters: [{ name: header, in: "header", required: true, schema: { type: "string" } }],
+      ...(GET_METHODS.has(name)
+        ? {}
+        : { requestBody: { required: true, content: { "application/json": { schema: input }, "application/x-www-form-urlencoded": { schema: input } } } }),
+      responses: {
+        "200": { description: "The result (never has a `code` key).", content: { "application/json": { schema: schemas.ref(method.output) } } },
+        "400": error("Cosync error code (see README)."),
+        "429": error("Too many attempts; see Retry-After."),
+        "500": error("Internal error, or the SMS could not be sent (Retry-After)."),
+        "503": error("Busy or temporarily unavailable; see Retry-After."),
+      },
+    };
+    paths[path] = GET_METHODS.has(name) ? { get: operation, post: operation } : { post: operation };
+  }
+  return paths;
+}
+
+/** The Yeep-style part alone (GET /api/docs; Yeep's JS client reads it). */
+export function yeepOpenApi(routes: Iterable<LegacyRoute>, version: string): object {
+  const schemas = new Schemas();
+  const paths = yeepPaths(routes, schemas);
+  return { openapi: "3.0.3", info: { title: "Sign-in: Yeep-style session API", version }, paths, components: { schemas: schemas.all } };
+}
+
+/** Both legacy surfaces (GET /api/openapi.json). */
+export function legacyOpenApi(yeep: Iterable<LegacyRoute>, cosync: Iterable<LegacyRoute>, version: string): object {
+  const schemas = new Schemas();
+  const paths = { ...yeepPaths(yeep, schemas), ...cosyncPaths(cosync, schemas) };
   return {
     openapi: "3.0.3",
-    info: { title: "Sign-in: Yeep-style session API", version },
+    info: { title: "Sign-in: legacy REST APIs (Yeep-style sessions, Cosync-style app users)", version },
     paths,
-    components: { schemas },
+    components: { schemas: schemas.all },
   };
 }
 
 function messageSchema(desc: DescMessage, ref: (d: DescMessage) => Schema): Schema {
   const properties: Record<string, Schema> = {};
   for (const field of desc.fields) properties[field.jsonName] = fieldSchema(field, ref);
-  return { type: "object", properties };
+  return { type: "object", properties, additionalProperties: false };
 }
 
 function fieldSchema(field: DescField, ref: (d: DescMessage) => Schema): Schema {
