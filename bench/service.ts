@@ -1,6 +1,5 @@
 // Starts the built service in its own process for benchmarks (so the load generator does not
 // share its event loop), on real Redis and PGlite (or DATABASE_URL), with seeded accounts.
-import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -10,6 +9,7 @@ import { openDatabase } from "../src/stores/postgres/database.js";
 import { migrate } from "../src/stores/postgres/migrations.js";
 import { defaultApp } from "../src/core/apps/app.js";
 import { PostgresAppStore } from "../src/stores/postgres/apps.js";
+import { spawnService } from "../test/support/spawn.js";
 
 export const PASSWORD = "correct horse battery staple";
 
@@ -57,23 +57,6 @@ export function benchEnv(redisUrl: string): Record<string, string> {
 }
 
 export async function startBenchService(env: Record<string, string>): Promise<BenchService> {
-  const child: ChildProcess = spawn(process.execPath, ["dist/src/main.js"], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "inherit"] });
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = "";
-    child.stdout!.on("data", (d) => {
-      out += d;
-      const m = /listening on (\S+)/.exec(out);
-      if (m) resolve(m[1]!);
-    });
-    child.once("exit", (code) => reject(new Error(`service exited with ${code}: ${out}`)));
-  });
-  return {
-    url,
-    pid: child.pid!,
-    stop: () =>
-      new Promise((resolve) => {
-        child.once("exit", () => resolve());
-        child.kill("SIGTERM");
-      }),
-  };
+  const svc = await spawnService({ ...process.env, ...env }, ["dist/src/main.js"]);
+  return { url: svc.url, pid: svc.child.pid!, stop: async () => void (await svc.stop()) };
 }

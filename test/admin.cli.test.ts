@@ -3,10 +3,11 @@
 // Without ADMIN_TOKEN there is no admin API at all.
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AdminService } from "../gen/signin/admin/v1/admin_pb.js";
 import { cosync, md5 } from "./support/cosync.js";
+import { spawnService } from "./support/spawn.js";
 import { bootstrapFile, post, startTestService, testEnv } from "./support/service.js";
 
 const ADMIN_TOKEN = "admin-token-for-tests-0123456789abcdef";
@@ -24,17 +25,9 @@ describe("signin CLI", () => {
   let stop: () => Promise<void>;
   beforeAll(async () => {
     const env = { ...process.env, ...testEnv({ SIGNIN_BOOTSTRAP: bootstrapFile({ users: [] }), ADMIN_TOKEN }) };
-    const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], { env, stdio: ["ignore", "pipe", "inherit"] });
-    url = await new Promise<string>((resolve, reject) => {
-      let text = "";
-      child.stdout!.on("data", (d) => {
-        text += d;
-        const m = /listening on (\S+)/.exec(text);
-        if (m) resolve(m[1]!);
-      });
-      child.once("exit", () => reject(new Error(text)));
-    });
-    stop = () => new Promise((resolve) => (child.once("exit", () => resolve()), child.kill("SIGTERM")));
+    const svc = await spawnService(env);
+    url = svc.url;
+    stop = async () => void (await svc.stop());
   });
   afterAll(() => stop?.());
 

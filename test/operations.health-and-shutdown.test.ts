@@ -2,10 +2,10 @@
 // every sign-in in flight complete before the process exits.
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
-import { spawn } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Health, HealthCheckResponse_ServingStatus as Status } from "../gen/grpc/health/v1/health_pb.js";
 import { SessionService } from "../gen/signin/session/v1/session_pb.js";
+import { spawnService } from "./support/spawn.js";
 import { bootstrapFile, COYOTE, post, startTestService, testEnv, type TestService } from "./support/service.js";
 
 describe("health", () => {
@@ -78,17 +78,7 @@ describe("metrics", () => {
 describe("graceful shutdown", () => {
   it("SIGTERM while sign-ins are in flight: every one of them completes, then the process exits 0", async () => {
     const env = { ...process.env, ...testEnv({ SIGNIN_BOOTSTRAP: bootstrapFile({ users: [COYOTE] }), HASH_CONCURRENCY: "1", LIMIT_IP_REQUESTS: "1000/60" }) };
-    const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], { env, stdio: ["ignore", "pipe", "pipe"] });
-    const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-    const url = await new Promise<string>((resolve, reject) => {
-      let out = "";
-      child.stdout!.on("data", (d) => {
-        out += d;
-        const m = /listening on (\S+)/.exec(out);
-        if (m) resolve(m[1]!);
-      });
-      child.once("exit", () => reject(new Error(`exited early: ${out}`)));
-    });
+    const { url, child, exited } = await spawnService(env);
 
     const inFlight = Array.from({ length: 8 }, () => post(`${url}/api/session.setCookie`, { user: "coyote", password: COYOTE.password }));
     await Promise.race(inFlight); // the first is done, the others are still hashing one at a time
