@@ -6,14 +6,22 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { performance } from "node:perf_hooks";
 import { hash, verify } from "@node-rs/argon2";
+import { createClient } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { generate } from "otplib";
+import { SessionService } from "../gen/signin/session/v1/session_pb.js";
 import { freePort, waitForPort } from "../test/support/global-setup.js";
-import { ipOf, load, type LoadResult } from "./load.js";
-import { benchEnv, PASSWORD, seed, startBenchService } from "./service.js";
+import { ipOf, load, loop, type LoadResult } from "./load.js";
+import { benchEnv, COSYNC_APP_TOKEN, PASSWORD, seed, startBenchService, TOTP_SECRET } from "./service.js";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CPUS = os.availableParallelism();
 const LEGIT_USERS = 1500;
 const VICTIMS = 50;
+const TOTP_USERS = 4000; // a TOTP code is accepted once per account and step: enough accounts for the run
+const CONNECT = { "connect-protocol-version": "1" };
 const FLOOD_IPS = 50;
 
 const progress = (msg: string) => process.stderr.write(`\r\x1b[K[bench] ${msg}`);
@@ -44,14 +52,62 @@ async function argon2Ceiling(): Promise<number> {
   return n / SECONDS;
 }
 
-const legit = (url: string, seconds = SECONDS) =>
+const legit = (url: string, seconds = SECONDS, path = "/api/session.setCookie", headers?: Record<string, string>) =>
   load({
     url,
-    path: "/api/session.setCookie",
+    path,
+    headers,
     connections: CPUS * 2,
     seconds,
     request: (i) => ({ body: { user: `user${i % LEGIT_USERS}`, password: PASSWORD }, ip: ipOf(100_000 + i) }),
   });
+
+/** The current TOTP code of the seeded secret (computed once per 30 s step). */
+const codes = new Map<number, Promise<string>>();
+const totpNow = () => {
+  const step = Math.floor(Date.now() / 30_000);
+  if (!codes.has(step)) codes.set(step, generate({ secret: TOTP_SECRET, epoch: Math.floor(Date.now() / 1000) }));
+  return codes.get(step)!;
+};
+
+async function postJson(url: string, body: unknown, headers: Record<string, string>) {
+  const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(body) });
+  return (await res.json()) as any;
+}
+
+/** (3) Yeep-style sign-in with TOTP: the first request asks for the factor, the second carries it. */
+const totpFlow = (url: string, offset: number) =>
+  loop(CPUS * 2, SECONDS, async (i) => {
+    const n = (offset + i) % TOTP_USERS;
+    const headers = { "x-forwarded-for": ipOf(300_000 + offset + i) };
+    const creds = { user: `totp${n}`, password: PASSWORD };
+    const first = await postJson(`${url}/api/session.setCookie`, creds, headers);
+    if (first.error?.code !== 10034) return `step1:${first.error?.code ?? "ok"}`;
+    const second = await postJson(`${url}/api/session.setCookie`, { ...creds, secondaryAuthFactor: { type: "TOTP", token: await totpNow() } }, headers);
+    return second.ok ? "ok" : String(second.error.code);
+  });
+
+/** (3) Cosync-style login + loginComplete (google two-factor). */
+const cosyncFlow = (url: string) =>
+  loop(CPUS * 2, SECONDS, async (i) => {
+    const headers = { "app-token": COSYNC_APP_TOKEN, "x-forwarded-for": ipOf(400_000 + i) };
+    const login = await postJson(`${url}/api/appuser/login`, { handle: `cosync${i % TOTP_USERS}@bench.io`, password: createHash("md5").update(PASSWORD).digest("hex") }, headers);
+    if (!login["login-token"]) return `login:${login.code}`;
+    const done = await postJson(`${url}/api/appuser/loginComplete`, { loginToken: login["login-token"], code: await totpNow() }, headers);
+    return done.jwt ? "ok" : String(done.code);
+  });
+
+/** (2) Sign-in over gRPC (HTTP/2), through the generated client. */
+const grpcSignIn = (url: string) => {
+  const client = createClient(SessionService, createGrpcTransport({ baseUrl: url }));
+  return loop(CPUS * 2, SECONDS, async (i) => {
+    await client.issueToken({ user: `user${i % LEGIT_USERS}`, password: PASSWORD }, { headers: { "x-forwarded-for": ipOf(500_000 + i) } });
+    return "ok";
+  });
+};
+
+/** Peak resident memory of a process so far (VmHWM), MiB. */
+const peakRssMiB = (pid: number) => Math.round(Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0) / 1024);
 
 const flood = (url: string, rate: number | undefined, seconds: number) =>
   load({
@@ -90,21 +146,49 @@ async function main() {
   const redis = await redisUrl();
   const env = benchEnv(redis.url);
   progress("seeding accounts");
-  await seed(env, LEGIT_USERS + VICTIMS + 200);
+  await seed(env, { plain: LEGIT_USERS + VICTIMS + 200, totp: TOTP_USERS, cosync: TOTP_USERS });
   const svc = await startBenchService(env);
   const results: Record<string, unknown> = {};
   try {
     progress("(1) raw argon2id verify ceiling");
     const ceiling = await argon2Ceiling();
 
-    progress("(2) sign-in without load");
+    progress("(2) sign-in without load: legacy REST");
     const unloaded = await legit(svc.url);
+    progress("(2) sign-in without load: Connect");
+    const connect = await legit(svc.url, SECONDS, "/signin.session.v1.SessionService/SetCookie", CONNECT);
+    progress("(2) sign-in without load: gRPC");
+    const grpc = await grpcSignIn(svc.url);
+    const peakRss = peakRssMiB(svc.pid);
 
-    progress("(3) wrong-password flood at 10x capacity + legitimate sign-ins");
+    progress("(3) sign-in with TOTP (two requests), Cosync login + loginComplete");
+    const totp = await totpFlow(svc.url, 0);
+    const cosync = await cosyncFlow(svc.url);
+
+    progress("(4) user.info with a session vs an empty RPC");
+    const { token } = await postJson(`${svc.url}/api/session.issueToken`, { user: "user0", password: PASSWORD }, { "x-forwarded-for": ipOf(600_000) });
+    const info = await load({
+      url: svc.url,
+      path: "/api/user.info",
+      connections: CPUS * 4,
+      seconds: SECONDS,
+      headers: { authorization: `Bearer ${token}` },
+      request: () => ({ body: {}, ip: ipOf(600_001) }),
+    });
+    const empty = await load({
+      url: svc.url,
+      path: "/grpc.health.v1.Health/Check",
+      connections: CPUS * 4,
+      seconds: SECONDS,
+      headers: CONNECT,
+      request: () => ({ body: {}, ip: ipOf(600_002) }),
+    });
+
+    progress("(5) wrong-password flood at 10x capacity + legitimate sign-ins");
     const floodRate = Math.max(50, Math.round(unloaded.rps * 10));
     const [underFlood, floodRun] = await Promise.all([legit(svc.url), flood(svc.url, floodRate, SECONDS)]);
 
-    progress("(4) cost of a rejected request");
+    progress("(5) cost of a rejected request");
     const rejected = await flood(svc.url, undefined, Math.max(2, SECONDS / 3));
 
     progress("(5) unknown user vs wrong password timing");
@@ -113,6 +197,17 @@ async function main() {
     results.argon2VerifiesPerSecond = r2(ceiling);
     results.signInUnloaded = summary(unloaded);
     results.signInToCeiling = r2(unloaded.rps / ceiling);
+    results.signInConnect = summary(connect);
+    results.connectToCeiling = r2(connect.rps / ceiling);
+    results.legacyToConnect = r2(unloaded.rps / connect.rps);
+    results.signInGrpc = summary(grpc);
+    results.grpcToCeiling = r2(grpc.rps / ceiling);
+    results.peakRssMiBDuringSignIn = peakRss;
+    results.totpTwoStep = summary(totp);
+    results.cosyncTwoStep = summary(cosync);
+    results.userInfo = summary(info);
+    results.emptyRpc = summary(empty);
+    results.userInfoToEmptyRpc = r2(info.rps / empty.rps);
     results.flood = { targetRate: floodRate, sent: summary(floodRun), legitimate: summary(underFlood) };
     results.legitP50UnderFloodVsUnloaded = r2(underFlood.p50 / unloaded.p50);
     results.legitP99UnderFloodVsUnloaded = r2(underFlood.p99 / unloaded.p99);
@@ -142,10 +237,17 @@ function print(results: Record<string, any>) {
     ["(1) argon2id verify ceiling", `${results.argon2VerifiesPerSecond} verifies/s`],
     ["(2) sign-in, no load (legacy REST)", `${results.signInUnloaded.rps} req/s, p50 ${results.signInUnloaded.p50ms} ms, p99 ${results.signInUnloaded.p99ms} ms`],
     ["    ratio to (1)", `${results.signInToCeiling}`],
-    ["(3) flood (wrong passwords, 50 IPs)", `target ${results.flood.targetRate} req/s, sent ${results.flood.sent.rps} req/s, answers ${JSON.stringify(results.flood.sent.answers)}`],
+    ["(2) sign-in, no load (Connect JSON)", `${results.signInConnect.rps} req/s, p50 ${results.signInConnect.p50ms} ms, p99 ${results.signInConnect.p99ms} ms = ${results.connectToCeiling}x (1); legacy/Connect ${results.legacyToConnect}`],
+    ["(2) sign-in, no load (gRPC, HTTP/2)", `${results.signInGrpc.rps} req/s, p50 ${results.signInGrpc.p50ms} ms, p99 ${results.signInGrpc.p99ms} ms = ${results.grpcToCeiling}x (1)`],
+    ["(6) peak RSS of the server so far", `${results.peakRssMiBDuringSignIn} MiB`],
+    ["(3) sign-in with TOTP (2 requests)", `${results.totpTwoStep.rps} flows/s, p50 ${results.totpTwoStep.p50ms} ms, p99 ${results.totpTwoStep.p99ms} ms, ${JSON.stringify(results.totpTwoStep.answers)}`],
+    ["(3) Cosync login + loginComplete", `${results.cosyncTwoStep.rps} flows/s, p50 ${results.cosyncTwoStep.p50ms} ms, p99 ${results.cosyncTwoStep.p99ms} ms, ${JSON.stringify(results.cosyncTwoStep.answers)}`],
+    ["(4) user.info with a session", `${results.userInfo.rps} req/s, p50 ${results.userInfo.p50ms} ms, p99 ${results.userInfo.p99ms} ms`],
+    ["    empty RPC (health Check)", `${results.emptyRpc.rps} req/s; user.info = ${results.userInfoToEmptyRpc}x`],
+    ["(5) flood (wrong passwords, 50 IPs)", `target ${results.flood.targetRate} req/s, sent ${results.flood.sent.rps} req/s, answers ${JSON.stringify(results.flood.sent.answers)}`],
     ["    legitimate under flood", `${results.flood.legitimate.rps} req/s, p50 ${results.flood.legitimate.p50ms} ms, p99 ${results.flood.legitimate.p99ms} ms, answers ${JSON.stringify(results.flood.legitimate.answers)}`],
     ["    legit p50 / p99 vs no load", `${results.legitP50UnderFloodVsUnloaded}x / ${results.legitP99UnderFloodVsUnloaded}x`],
-    ["(4) refused requests at saturation", `${results.rejected.rps} req/s (p50 ${results.rejected.p50ms} ms), answers ${JSON.stringify(results.rejected.answers)}`],
+    ["(5) refused requests at saturation", `${results.rejected.rps} req/s (p50 ${results.rejected.p50ms} ms), answers ${JSON.stringify(results.rejected.answers)}`],
     ["    cost of one vs an argon2 verify", `${results.rejectedCostVsArgon2Verify}x`],
     ["(5) unknown user vs wrong password", `median ${r2(results.timing.unknownMs)} ms vs ${r2(results.timing.wrongMs)} ms (ratio ${results.timing.ratio})`],
   ];

@@ -1,6 +1,6 @@
 // Starts the built service in its own process for benchmarks (so the load generator does not
 // share its event loop), on real Redis and PGlite (or DATABASE_URL), with seeded accounts.
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -19,22 +19,38 @@ export interface BenchService {
   stop(): Promise<void>;
 }
 
-/** Seeds `users` accounts (user0..userN-1) sharing one argon2id hash of PASSWORD. */
-export async function seed(env: Record<string, string>, users: number): Promise<void> {
+/** The TOTP secret of every seeded account with a second factor. */
+export const TOTP_SECRET = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
+export const COSYNC_APP_TOKEN = "bench-app-token-0123456789abcdef";
+
+/**
+ * Seeds the default app with user0..user{plain-1} (password only) and totp0..totp{totp-1} (with
+ * TOTP), and a Cosync-style app "bench" (md5 prehash, google two-factor) with cosync0.. (TOTP).
+ * Accounts share one argon2id hash per app: seeding costs no hashing per account.
+ */
+export async function seed(env: Record<string, string>, counts: { plain: number; totp: number; cosync: number }): Promise<void> {
   const db = await openDatabase({ url: env.DATABASE_URL || undefined, dataDir: env.DATA_DIR!, schema: env.DATABASE_SCHEMA! });
   try {
     await migrate(db);
-    await new PostgresAppStore(db).upsert(defaultApp("default"));
-    const passwordHash = await hash(PASSWORD, { algorithm: 2, memoryCost: 19456, timeCost: 2, parallelism: 1 } as never);
-    for (let i = 0; i < users; i += 500) {
+    const apps = new PostgresAppStore(db);
+    await apps.upsert(defaultApp("default"));
+    await apps.upsert({ ...defaultApp("bench"), passwordPrehash: "md5", twoFactor: "google", appToken: COSYNC_APP_TOKEN });
+    const params = { algorithm: 2, memoryCost: 19456, timeCost: 2, parallelism: 1 } as never;
+    const plainHash = await hash(PASSWORD, params);
+    const md5Hash = await hash(createHash("md5").update(PASSWORD).digest("hex"), params);
+    const rows: Array<[app: string, name: string, hash: string, totp: string | null]> = [];
+    for (let i = 0; i < counts.plain; i++) rows.push(["default", `user${i}`, plainHash, null]);
+    for (let i = 0; i < counts.totp; i++) rows.push(["default", `totp${i}`, plainHash, TOTP_SECRET]);
+    for (let i = 0; i < counts.cosync; i++) rows.push(["bench", `cosync${i}@bench.io`, md5Hash, TOTP_SECRET]);
+    for (let i = 0; i < rows.length; i += 500) {
       const values: string[] = [];
-      const params: unknown[] = [];
-      for (let j = i; j < Math.min(users, i + 500); j++) {
-        const k = params.length;
-        values.push(`($${k + 1}, 'default', $${k + 2}, $${k + 2}, $${k + 3})`);
-        params.push(randomBytes(12).toString("hex"), `user${j}`, passwordHash);
+      const p: unknown[] = [];
+      for (const [app, name, passwordHash, totp] of rows.slice(i, i + 500)) {
+        const k = p.length;
+        values.push(`($${k + 1}, $${k + 2}, $${k + 3}, $${k + 3}, $${k + 4}, $${k + 5})`);
+        p.push(randomBytes(12).toString("hex"), app, name, passwordHash, totp);
       }
-      await db.query(`INSERT INTO accounts (id, app_id, username, username_key, password_hash) VALUES ${values.join(",")}`, params);
+      await db.query(`INSERT INTO accounts (id, app_id, username, username_key, password_hash, totp_secret) VALUES ${values.join(",")}`, p);
     }
   } finally {
     await db.close();

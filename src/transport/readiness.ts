@@ -7,11 +7,16 @@ export interface ReadinessReport {
 
 export type Readiness = () => Promise<ReadinessReport>;
 
-export function readiness(checks: Record<string, () => Promise<boolean>>): Readiness {
-  return async () => {
+/** Probes may come often (load balancers, health checks): a report is reused for `cacheMs`. */
+export function readiness(checks: Record<string, () => Promise<boolean>>, cacheMs = 1000): Readiness {
+  let last: { at: number; report: Promise<ReadinessReport> } | undefined;
+  const run = async (): Promise<ReadinessReport> => {
     const names = Object.keys(checks);
     const results = await Promise.all(names.map((n) => checks[n]!().catch(() => false)));
-    const report = Object.fromEntries(names.map((n, i) => [n, results[i]!]));
-    return { ready: results.every(Boolean), checks: report };
+    return { ready: results.every(Boolean), checks: Object.fromEntries(names.map((n, i) => [n, results[i]!])) };
+  };
+  return () => {
+    if (!last || Date.now() - last.at > cacheMs) last = { at: Date.now(), report: run() };
+    return last.report;
   };
 }
