@@ -13,10 +13,12 @@ import { readFileSync } from "node:fs";
 import { generate } from "otplib";
 import { SessionService } from "../gen/signin/session/v1/session_pb.js";
 import { freePort, waitForPort } from "../test/support/global-setup.js";
+import { measureCpu, type CpuPerRequest } from "./cpu.js";
 import { ipOf, load, loop, type LoadResult } from "./load.js";
 import { benchEnv, COSYNC_APP_TOKEN, PASSWORD, seed, startBenchService, TOTP_SECRET } from "./service.js";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const WARMUP_SECONDS = Math.max(1, Math.round(SECONDS / 4));
 const CPUS = os.availableParallelism();
 const LEGIT_USERS = 1500;
 const VICTIMS = 50;
@@ -28,12 +30,13 @@ const progress = (msg: string) => process.stderr.write(`\r\x1b[K[bench] ${msg}`)
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const r2 = (x: number) => Math.round(x * 100) / 100;
 
-async function redisUrl(): Promise<{ url: string; stop: () => void }> {
-  if (process.env.REDIS_URL) return { url: process.env.REDIS_URL, stop: () => {} };
+/** REDIS_URL's server, or a private one (whose CPU time is then measured too). */
+async function redisUrl(): Promise<{ url: string; pid: number | null; stop: () => void }> {
+  if (process.env.REDIS_URL) return { url: process.env.REDIS_URL, pid: null, stop: () => {} };
   const port = await freePort();
   const child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], { stdio: "ignore" });
   await waitForPort(port);
-  return { url: `redis://127.0.0.1:${port}`, stop: () => child.kill() };
+  return { url: `redis://127.0.0.1:${port}`, pid: child.pid!, stop: () => child.kill() };
 }
 
 /** (1) Raw argon2id verify ceiling with the default parameters, HASH_CONCURRENCY (= CPUs) at once. */
@@ -153,8 +156,12 @@ async function main() {
     progress("(1) raw argon2id verify ceiling");
     const ceiling = await argon2Ceiling();
 
+    // The first seconds of each path run cold (JIT, database caches): warm both, uncounted.
+    progress("(2) warm-up");
+    await legit(svc.url, WARMUP_SECONDS);
+    await legit(svc.url, WARMUP_SECONDS, "/signin.session.v1.SessionService/SetCookie", CONNECT);
     progress("(2) sign-in without load: legacy REST");
-    const unloaded = await legit(svc.url);
+    const [unloaded, cpu] = await measureCpu(svc.pid, redis.pid, () => legit(svc.url));
     progress("(2) sign-in without load: Connect");
     const connect = await legit(svc.url, SECONDS, "/signin.session.v1.SessionService/SetCookie", CONNECT);
     progress("(2) sign-in without load: gRPC");
@@ -197,6 +204,7 @@ async function main() {
     results.argon2VerifiesPerSecond = r2(ceiling);
     results.signInUnloaded = summary(unloaded);
     results.signInToCeiling = r2(unloaded.rps / ceiling);
+    results.signInCpuPerRequestMs = { ...cpu, argon2VerifyMs: r2((CPUS * 1000) / ceiling) };
     results.signInConnect = summary(connect);
     results.connectToCeiling = r2(connect.rps / ceiling);
     results.legacyToConnect = r2(unloaded.rps / connect.rps);
@@ -228,6 +236,12 @@ async function main() {
   console.log(`\nwritten to ${file}`);
 }
 
+/** One argon2 verify costs CPUS / ceiling CPU-seconds; the rest is what a sign-in adds around it. */
+function cpuLine(c: CpuPerRequest & { argon2VerifyMs: number }) {
+  const redis = c.redisMs === null ? "" : `, Redis ${c.redisMs}`;
+  return `server main thread ${c.serverMainMs}, other server threads ${c.serverThreadsMs} (one argon2 verify alone: ${c.argon2VerifyMs})${redis}, load generator ${c.loadGeneratorMs}`;
+}
+
 function summary(r: LoadResult) {
   return { rps: r2(r.rps), p50ms: r.p50, p99ms: r.p99, requests: r.requests, answers: r.kinds };
 }
@@ -237,6 +251,7 @@ function print(results: Record<string, any>) {
     ["(1) argon2id verify ceiling", `${results.argon2VerifiesPerSecond} verifies/s`],
     ["(2) sign-in, no load (legacy REST)", `${results.signInUnloaded.rps} req/s, p50 ${results.signInUnloaded.p50ms} ms, p99 ${results.signInUnloaded.p99ms} ms`],
     ["    ratio to (1)", `${results.signInToCeiling}`],
+    ["    CPU ms per sign-in", cpuLine(results.signInCpuPerRequestMs)],
     ["(2) sign-in, no load (Connect JSON)", `${results.signInConnect.rps} req/s, p50 ${results.signInConnect.p50ms} ms, p99 ${results.signInConnect.p99ms} ms = ${results.connectToCeiling}x (1); legacy/Connect ${results.legacyToConnect}`],
     ["(2) sign-in, no load (gRPC, HTTP/2)", `${results.signInGrpc.rps} req/s, p50 ${results.signInGrpc.p50ms} ms, p99 ${results.signInGrpc.p99ms} ms = ${results.grpcToCeiling}x (1)`],
     ["(6) peak RSS of the server so far", `${results.peakRssMiBDuringSignIn} MiB`],

@@ -25,6 +25,7 @@ import { KeyCipher } from "./core/tokens/key-cipher.js";
 import { DevelopmentSmsSender } from "./integrations/sms/development.js";
 import { WebhookSmsSender } from "./integrations/sms/webhook.js";
 import { Metrics } from "./observability/metrics.js";
+import { CachedAccountStore } from "./stores/cached-accounts.js";
 import { CachedAppStore } from "./stores/cached-apps.js";
 import { PostgresAppStore } from "./stores/postgres/apps.js";
 import { TotpVerifier } from "./core/otp/totp.js";
@@ -35,7 +36,7 @@ import { KeyRing } from "./core/tokens/key-ring.js";
 import { SessionTokens } from "./core/tokens/session-token.js";
 import { MemoryEphemeralStore } from "./stores/memory/ephemeral.js";
 import { PostgresAccountStore } from "./stores/postgres/accounts.js";
-import { openDatabase } from "./stores/postgres/database.js";
+import { openDatabase, type Database } from "./stores/postgres/database.js";
 import { PostgresKeyStore } from "./stores/postgres/keys.js";
 import { migrate } from "./stores/postgres/migrations.js";
 import { RedisEphemeralStore } from "./stores/redis/ephemeral.js";
@@ -47,8 +48,8 @@ import { listen } from "./transport/server.js";
 export const VERSION = "0.1.0";
 /** Wrong codes a login token or a phone verification survives. */
 const MAX_CODE_ATTEMPTS = 5;
-/** How long an app's settings (status, token) may be served from memory. */
-const APP_CACHE_MS = 2000;
+// Apps and accounts are cached per instance; a write outdates the caches everywhere (ReadCache).
+const CACHE_TTL_MS = 30_000;
 
 export interface Service {
   url: string;
@@ -58,6 +59,8 @@ export interface Service {
 export interface ServiceOptions {
   clock?: Clock;
   log?: Logger;
+  /** An open database to use instead of the configured one (left open at close); lets tests run instances side by side on one PGlite. */
+  database?: Database;
 }
 
 export async function startService(config: Config, opts: ServiceOptions = {}): Promise<Service> {
@@ -73,20 +76,23 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
   try {
     // Checked whole before anything is opened or written.
     const bootstrap = config.bootstrapFile ? await readBootstrap(config.bootstrapFile) : null;
-    const db = await openDatabase({
-      url: config.databaseUrl ?? undefined,
-      dataDir: config.dataDir,
-      schema: config.databaseSchema,
-      onError: () => metricsRef.current?.storeErrors.inc({ store: "postgres" }),
-    });
-    cleanup.push(() => db.close());
+    const db =
+      opts.database ??
+      (await openDatabase({
+        url: config.databaseUrl ?? undefined,
+        dataDir: config.dataDir,
+        schema: config.databaseSchema,
+        onError: () => metricsRef.current?.storeErrors.inc({ store: "postgres" }),
+      }));
+    if (!opts.database) cleanup.push(() => db.close());
     await migrate(db);
 
     const store = await openEphemeralStore(config, clock);
     cleanup.push(() => store.close());
 
-    const accounts = new PostgresAccountStore(db);
-    const apps = new CachedAppStore(new PostgresAppStore(db), APP_CACHE_MS);
+    const now = () => clock.now();
+    const accounts = new CachedAccountStore(new PostgresAccountStore(db), store, CACHE_TTL_MS, now);
+    const apps = new CachedAppStore(new PostgresAppStore(db), store, CACHE_TTL_MS, now);
     const keyStore = new PostgresKeyStore(db, new KeyCipher(config.masterKey));
     const pool = new HashPool(config.hashConcurrency, config.hashQueueMax);
     const metrics = new Metrics(pool);

@@ -148,10 +148,16 @@ describe.each(postgresBackends)("PostgreSQL stores contract: %s", (name, open) =
     expect(other.id).not.toBe(a.id);
     await expect(accounts.upsert({ appId: "one", username: "COYOTE", email: null, passwordHash: "h3" })).rejects.toThrow();
 
+    // A login that is one account's username and another's email finds the username's account.
+    const odd = await accounts.upsert({ appId: "one", username: "roadrunner@acme.com", email: null, passwordHash: "h6" });
+    const byMail = await accounts.upsert({ appId: "one", username: "rr", email: "roadrunner@acme.com", passwordHash: "h7" });
+    expect((await accounts.findByLogin("one", "roadrunner@acme.com"))?.id).toBe(odd.id);
+    expect((await accounts.findByLogin("one", "rr"))?.id).toBe(byMail.id);
+
     // Upsert of the same id updates in place.
     await accounts.upsert({ id: a.id, appId: "one", username: "Coyote", email: "coyote@acme.com", passwordHash: "h4", metadata: { r: 1 } });
     expect((await accounts.findById(a.id))?.passwordHash).toBe("h4");
-    expect((await db.query<{ n: number }>("SELECT count(*)::int AS n FROM accounts WHERE app_id = 'one'"))[0]?.n).toBe(1);
+    expect((await db.query<{ n: number }>("SELECT count(*)::int AS n FROM accounts WHERE app_id = 'one'"))[0]?.n).toBe(3);
 
     await accounts.setPasswordHash(a.id, "h5");
     await accounts.setTotpSecret(a.id, "JBSWY3DPEHPK3PXP");

@@ -1,40 +1,35 @@
-// Apps are read on every sign-in and change rarely: a short-lived in-process cache in front of
-// the AppStore saves a database round trip per request. A change takes effect within `ttlMs`.
+// Apps are read on every sign-in and change rarely: a cache in front of the AppStore saves a
+// database query per request; a change applies on every instance at once (see ReadCache).
 import type { App, AppStore, NewApp } from "../core/apps/app.js";
+import type { EphemeralStore } from "../core/ephemeral.js";
+import { ReadCache } from "./read-cache.js";
 
 export class CachedAppStore implements AppStore {
-  private readonly entries = new Map<string, { app: Promise<App | null>; until: number }>();
+  private readonly cache: ReadCache<App | null>;
 
   constructor(
     private readonly inner: AppStore,
-    private readonly ttlMs: number,
-  ) {}
+    shared: EphemeralStore,
+    ttlMs: number,
+    now?: () => number,
+  ) {
+    // Bounded: unknown app tokens are cached as misses.
+    this.cache = new ReadCache(shared, "apps", ttlMs, 10_000, now);
+  }
 
   findById(id: string): Promise<App | null> {
-    return this.cached(`id:${id}`, () => this.inner.findById(id));
+    return this.cache.get(`id:${id}`, () => this.inner.findById(id));
   }
 
   findByTokenHash(tokenHash: string): Promise<App | null> {
-    return this.cached(`token:${tokenHash}`, () => this.inner.findByTokenHash(tokenHash));
+    return this.cache.get(`token:${tokenHash}`, () => this.inner.findByTokenHash(tokenHash));
   }
 
   list(): Promise<App[]> {
     return this.inner.list();
   }
 
-  async upsert(app: NewApp): Promise<App> {
-    this.entries.clear();
-    return this.inner.upsert(app);
-  }
-
-  private cached(key: string, load: () => Promise<App | null>): Promise<App | null> {
-    const now = Date.now();
-    const hit = this.entries.get(key);
-    if (hit && hit.until > now) return hit.app;
-    const app = load();
-    this.entries.set(key, { app, until: now + this.ttlMs });
-    app.catch(() => this.entries.delete(key)); // errors are not cached
-    if (this.entries.size > 10_000) this.entries.clear(); // unknown tokens must not grow it without bound
-    return app;
+  upsert(app: NewApp): Promise<App> {
+    return this.cache.write(() => this.inner.upsert(app));
   }
 }

@@ -9,7 +9,7 @@ import { loadConfig, type Config } from "../../src/config.js";
 import { ManualClock } from "../../src/core/clock.js";
 import type { Logger } from "../../src/core/logger.js";
 import { startService, type Service } from "../../src/service.js";
-import { openDatabase } from "../../src/stores/postgres/database.js";
+import { openDatabase, type Database } from "../../src/stores/postgres/database.js";
 
 export const COYOTE = {
   id: "507f191e810c19729de860ea",
@@ -61,19 +61,39 @@ export async function startTestService(
   overrides: Record<string, string> = {},
   users: unknown[] = [COYOTE, ROADRUNNER],
   apps: unknown[] = [],
+  database?: Database,
 ): Promise<TestService> {
   const config = loadConfig(testEnv({ SIGNIN_BOOTSTRAP: bootstrapFile({ apps, users }), ...overrides }));
   const clock = new ManualClock();
   const logs: Array<Record<string, unknown>> = [];
   const record = (level: string) => (obj: object, msg?: string) => logs.push({ level, msg, ...obj });
   const log: Logger = { info: record("info"), warn: record("warn"), error: record("error") };
-  const service = await startService(config, { clock, log });
+  const service = await startService(config, { clock, log, database });
   // On a shared PostgreSQL server, a schema this helper made up is dropped after the test.
   const close = async () => {
     await service.close();
-    if (!overrides.DATABASE_SCHEMA) await dropSharedSchema(config.databaseSchema);
+    if (!overrides.DATABASE_SCHEMA && !database) await dropSharedSchema(config.databaseSchema);
   };
   return { ...service, close, clock, config, logs };
+}
+
+/**
+ * `count` instances as behind a load balancer: one database (one PGlite in this process, or a
+ * fresh schema on DATABASE_URL's server) and one Redis key prefix. `close` stops them all.
+ */
+export async function startTestInstances(count: number, overrides: Record<string, string> = {}, users?: unknown[], apps?: unknown[]) {
+  const schema = uniqueName("t");
+  const database = await openDatabase({ url: process.env.DATABASE_URL, dataDir: "memory://", schema });
+  const env = { REDIS_KEY_PREFIX: `${uniqueName("shared")}:`, DATABASE_SCHEMA: schema, ...overrides };
+  const instances: TestService[] = [];
+  // One after the other: the first applies the bootstrap file, the others find it applied.
+  for (let i = 0; i < count; i++) instances.push(await startTestService(env, users, apps, database));
+  const close = async () => {
+    for (const svc of instances) await svc.close();
+    await database.close();
+    await dropSharedSchema(schema);
+  };
+  return { instances, close };
 }
 
 /** With DATABASE_URL, drops a test's schema from the shared server (PGlite needs nothing). */

@@ -29,8 +29,12 @@ export interface Subject {
 }
 
 export type Limited = { limited: true; limiter: string; retryAfterSeconds: number };
-/** Allowed; `suspect` when the IP or the account has recent failures (hashing gets low priority). */
-export type Decision = { limited: false; suspect?: boolean } | Limited;
+/**
+ * Allowed; `suspect` when the IP or the account has recent failures (hashing gets low priority),
+ * `clean` when the account had no failure state to reset after a success.
+ */
+export type Allowed = { limited: false; suspect?: boolean; clean?: boolean };
+export type Decision = Allowed | Limited;
 
 const ALLOWED: Decision = { limited: false };
 const limited = (limiter: string, ms: number): Limited => ({ limiter, limited: true, retryAfterSeconds: Math.max(1, Math.ceil(ms / 1000)) });
@@ -84,14 +88,20 @@ export class SignInLimits {
     if (block && block.consumed > this.accountIpFailures.points) return limited("account-ip", block.msBeforeNext);
     if (delay && delay.consumed > 0 && delay.msBeforeNext > 0) return limited("account-delay", delay.msBeforeNext);
     if (acctFail && acctFail.consumed >= this.accountFailures.points) return limited("account", acctFail.msBeforeNext);
-    return (ipFail?.consumed ?? 0) > 0 || (acctFail?.consumed ?? 0) > 0 ? { limited: false, suspect: true } : ALLOWED;
+    const suspect = (ipFail?.consumed ?? 0) > 0 || (acctFail?.consumed ?? 0) > 0;
+    return { limited: false, suspect, clean: !block && !acctFail && !delay };
   }
 
-  /** After the password was checked (unknown accounts count as wrong passwords). */
-  async recordPassword(s: Subject, success: boolean): Promise<void> {
+  /**
+   * After the password was checked (unknown accounts count as wrong passwords). `checked` is
+   * what `check` said: a success after a clean check has nothing to reset (saves 4 Redis writes;
+   * a failure recorded in between is left to expire, as any failure that preceded a success elsewhere).
+   */
+  async recordPassword(s: Subject, success: boolean, checked?: Allowed): Promise<void> {
     const acct = accountKey(s);
     const pair = `${acct}|${s.ip}`;
     if (success) {
+      if (checked?.clean) return;
       await Promise.all([this.accountIpFailures.delete(pair), this.accountIpBlocks.delete(pair), this.accountFailures.delete(acct), this.accountDelay.delete(acct)]);
       return;
     }

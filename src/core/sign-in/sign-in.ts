@@ -64,7 +64,7 @@ export class SignIn {
       if (!(err instanceof HashPoolBusy)) throw err;
       return this.refuse(c, failureOf("BUSY", { retryAfterSeconds: 1 }), "sign_in.busy");
     }
-    await this.limits.recordPassword(subject, matches);
+    await this.limits.recordPassword(subject, matches, decision);
     if (!account || !matches) {
       const why = account ? "wrong_password" : "unknown_account";
       return this.refuse(c, failureOf("INVALID_CREDENTIALS"), "sign_in.failure", account?.id, why);

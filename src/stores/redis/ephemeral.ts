@@ -16,9 +16,17 @@ local n = redis.call('INCR', KEYS[1])
 if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
 return n`;
 
+// A capped list in one command (the audit trail is written on every sign-in).
+const PUSH_CAPPED = `
+redis.call('LPUSH', KEYS[1], ARGV[1])
+redis.call('LTRIM', KEYS[1], 0, tonumber(ARGV[2]) - 1)
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return 1`;
+
 type RedisWithAdvance = Redis & {
   advance(key: string, value: number, ttlMs: number): Promise<number>;
   increment(key: string, ttlMs: number): Promise<number>;
+  pushCapped(key: string, value: string, max: number, ttlMs: number): Promise<number>;
 };
 
 const READY_TIMEOUT_MS = 5000;
@@ -47,6 +55,7 @@ export class RedisEphemeralStore implements EphemeralStore {
     this.redis.on("error", () => {});
     this.redis.defineCommand("advance", { numberOfKeys: 1, lua: ADVANCE });
     this.redis.defineCommand("increment", { numberOfKeys: 1, lua: INCREMENT });
+    this.redis.defineCommand("pushCapped", { numberOfKeys: 1, lua: PUSH_CAPPED });
   }
 
   get(key: string): Promise<string | null> {
@@ -70,7 +79,7 @@ export class RedisEphemeralStore implements EphemeralStore {
   }
 
   async pushCapped(key: string, value: string, max: number, ttlMs: number): Promise<void> {
-    await guard(this.redis.multi().lpush(key, value).ltrim(key, 0, max - 1).pexpire(key, ms(ttlMs)).exec());
+    await guard(this.redis.pushCapped(key, value, max, ms(ttlMs)));
   }
 
   list(key: string): Promise<string[]> {
