@@ -3,6 +3,7 @@
 import os from "node:os";
 import proxyaddr from "proxy-addr";
 import type { LimitsConfig } from "./core/limits/sign-in-limits.js";
+import { parseRedisTarget, type RedisTarget } from "./stores/redis/target.js";
 
 export interface Config {
   host: string;
@@ -11,8 +12,11 @@ export interface Config {
   databaseUrl: string | null;
   databaseSchema: string;
   dataDir: string;
-  redisUrl: string | null;
+  /** Parsed from REDIS_URL / REDIS_CLUSTER_NODES; null = in-process store. */
+  redis: RedisTarget | null;
   redisKeyPrefix: string;
+  /** Worker processes sharing the port (node:cluster); 1 = this process serves. */
+  clusterWorkers: number;
   argon2: { memoryKiB: number; iterations: number; parallelism: number };
   cookieSecure: boolean;
   tokenIssuer: string;
@@ -44,7 +48,8 @@ export const ENV_VARS: Array<[name: string, fallback: string, meaning: string]> 
   ["DATABASE_URL", "", "PostgreSQL URL; unset = embedded PGlite in DATA_DIR."],
   ["DATABASE_SCHEMA", "public", "PostgreSQL schema holding the tables (created when missing)."],
   ["DATA_DIR", "./data", "PGlite data folder when DATABASE_URL is unset (`memory://` = throw-away)."],
-  ["REDIS_URL", "", "Redis URL (redis://host:port/db); unset = in-process store (single instance only)."],
+  ["REDIS_URL", "", "redis://host:port/db (or rediss://), redis+cluster://host:port,host:port (Redis Cluster), redis+sentinel://host:port,host:port/name (Sentinel); unset = in-process store (single instance only)."],
+  ["REDIS_CLUSTER_NODES", "", "host:port,host:port of a Redis Cluster (instead of a redis+cluster:// REDIS_URL)."],
   ["REDIS_KEY_PREFIX", "signin:", "Prefix of every Redis key."],
   ["ARGON2_MEMORY_KIB", "19456", "argon2id memory cost (KiB)."],
   ["ARGON2_ITERATIONS", "2", "argon2id time cost."],
@@ -67,7 +72,8 @@ export const ENV_VARS: Array<[name: string, fallback: string, meaning: string]> 
   ["ADMIN_TOKEN", "", "Bearer token of the AdminService (32+ characters); unset = no admin API at all."],
   ["SHUTDOWN_GRACE", "10", "On SIGTERM, seconds that requests in flight get to finish before connections close."],
   ["TRUSTED_PROXIES", "", "Comma-separated CIDRs of proxies whose X-Forwarded-For is believed (right-most untrusted hop)."],
-  ["HASH_CONCURRENCY", "", "argon2 operations at once; unset = the CPU count."],
+  ["CLUSTER_WORKERS", "1", "Worker processes serving the port (node:cluster), restarted when one dies; `auto` = the CPU count. Above 1 needs DATABASE_URL and REDIS_URL."],
+  ["HASH_CONCURRENCY", "", "argon2 operations at once per process; unset = the CPU count divided among the workers."],
   ["HASH_QUEUE_MAX", "64", "argon2 operations waiting at most; beyond, sign-in answers a retryable busy error."],
   ["LIMIT_IP_REQUESTS", "60/60", "Sign-in requests per client IP: N/seconds."],
   ["LIMIT_IP_FAILURES", "20/600", "Failed sign-ins per client IP across accounts (credential stuffing)."],
@@ -118,8 +124,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
     throw new ConfigError("DATABASE_URL must start with postgres:// or postgresql://");
   }
-  const redisUrl = str("REDIS_URL") || null;
-  if (redisUrl && !/^rediss?:\/\//.test(redisUrl)) throw new ConfigError("REDIS_URL must start with redis:// or rediss://");
+  let redis: RedisTarget | null;
+  try {
+    redis = parseRedisTarget(str("REDIS_URL") || null, str("REDIS_CLUSTER_NODES") || null);
+  } catch (err) {
+    throw new ConfigError((err as Error).message);
+  }
+  const clusterWorkers = str("CLUSTER_WORKERS") === "auto" ? os.availableParallelism() : int("CLUSTER_WORKERS", 1, 256);
+  // Workers are separate processes: PGlite and the in-process store cannot be shared between them.
+  if (clusterWorkers > 1 && (!databaseUrl || !redis)) throw new ConfigError("CLUSTER_WORKERS above 1 needs DATABASE_URL and REDIS_URL (shared by the workers)");
 
   const corsOrigins = str("CORS_ORIGINS").split(",").map((o) => o.trim()).filter(Boolean);
   for (const o of corsOrigins) {
@@ -153,7 +166,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     shutdownGraceSeconds: int("SHUTDOWN_GRACE", 0, 300),
     adminToken,
     corsOrigins,
-    hashConcurrency: str("HASH_CONCURRENCY") ? int("HASH_CONCURRENCY", 1, 1024) : os.availableParallelism(),
+    hashConcurrency: str("HASH_CONCURRENCY") ? int("HASH_CONCURRENCY", 1, 1024) : Math.max(1, Math.round(os.availableParallelism() / clusterWorkers)),
     hashQueueMax: int("HASH_QUEUE_MAX", 0, 1_000_000),
     limits: {
       ipRequests: rate("LIMIT_IP_REQUESTS"),
@@ -177,8 +190,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     databaseUrl,
     databaseSchema: schema,
     dataDir: str("DATA_DIR"),
-    redisUrl,
+    redis,
     redisKeyPrefix: str("REDIS_KEY_PREFIX"),
+    clusterWorkers,
     argon2: {
       memoryKiB: int("ARGON2_MEMORY_KIB", 19456, 4 * 1024 * 1024),
       iterations: int("ARGON2_ITERATIONS", 2, 100),

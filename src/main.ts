@@ -1,4 +1,8 @@
-// Entry point: read the config, start the service, stop cleanly on SIGTERM/SIGINT.
+// Entry point: read the config, start the service (or, with CLUSTER_WORKERS > 1, the workers
+// that run it), stop cleanly on SIGTERM/SIGINT.
+import cluster from "node:cluster";
+import { pino } from "pino";
+import { reportListening, superviseWorkers } from "./cluster.js";
 import { ConfigError, ENV_VARS, loadConfig } from "./config.js";
 import { BootstrapError } from "./core/bootstrap.js";
 import { startService } from "./service.js";
@@ -11,15 +15,21 @@ if (process.argv.includes("--help")) {
 
 try {
   const config = loadConfig();
-  const service = await startService(config);
-  console.log(`Sign-in service listening on ${service.url}`);
+  const supervising = config.clusterWorkers > 1 && cluster.isPrimary;
+  const running: { url: string; close(): Promise<number> } = supervising
+    ? await superviseWorkers(config.clusterWorkers, pino({ level: config.logLevel }))
+    : await startService(config).then((s) => ({ url: s.url, close: () => s.close().then(() => 0) }));
+  if (cluster.isWorker) reportListening(running.url);
+  else console.log(`Sign-in service listening on ${running.url}${supervising ? ` (${config.clusterWorkers} workers)` : ""}`);
+  let stopping = false; // Ctrl-C reaches the workers both directly and through the primary
   const stop = async (signal: string) => {
-    console.log(`${signal}: shutting down`);
-    await service.close();
-    process.exit(0);
+    if (stopping) return;
+    stopping = true;
+    if (!cluster.isWorker) console.log(`${signal}: shutting down`);
+    process.exit(await running.close());
   };
-  process.once("SIGTERM", () => void stop("SIGTERM"));
-  process.once("SIGINT", () => void stop("SIGINT"));
+  process.on("SIGTERM", () => void stop("SIGTERM"));
+  process.on("SIGINT", () => void stop("SIGINT"));
 } catch (err) {
   if (err instanceof ConfigError || err instanceof BootstrapError) console.error(`Configuration error: ${err.message}`);
   else console.error(`Start-up failed: ${(err as Error).message}`);

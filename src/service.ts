@@ -191,8 +191,8 @@ async function readBootstrap(file: string) {
 }
 
 async function openEphemeralStore(config: Config, clock: Clock): Promise<EphemeralStore> {
-  if (!config.redisUrl) return new MemoryEphemeralStore(clock);
-  const redis = new RedisEphemeralStore(config.redisUrl, config.redisKeyPrefix);
+  if (!config.redis) return new MemoryEphemeralStore(clock);
+  const redis = new RedisEphemeralStore(config.redis, config.redisKeyPrefix);
   try {
     await redis.ready();
   } catch (err) {

@@ -1,11 +1,11 @@
 // The core's Limiter on rate-limiter-flexible: RateLimiterRedis (shared by every instance;
 // refuses at once while Redis is down) or RateLimiterMemory (embedded default).
-import type { Redis } from "ioredis";
+import type { RedisClient } from "./redis/target.js";
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from "rate-limiter-flexible";
 import { StoreUnavailable } from "../core/ephemeral.js";
 import type { Limiter, LimiterFactory, LimiterSpec, LimiterState } from "../core/limits/limiter.js";
 
-export function redisLimiters(redis: Redis, keyPrefix: string): LimiterFactory {
+export function redisLimiters(redis: RedisClient, keyPrefix: string): LimiterFactory {
   return (spec) =>
     wrap(
       new RateLimiterRedis({

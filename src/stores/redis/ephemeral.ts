@@ -1,7 +1,7 @@
 // EphemeralStore on Redis, shared by every instance. Keys carry a prefix so that
 // deployments (and test runs) sharing one Redis never see each other's state.
-import { Redis } from "ioredis";
 import { StoreUnavailable, type EphemeralStore } from "../../core/ephemeral.js";
+import { connectRedis, parseRedisTarget, type RedisClient, type RedisTarget } from "./target.js";
 
 // Compare-and-set in one server-side step (see EphemeralStore.advance).
 const ADVANCE = `
@@ -23,7 +23,7 @@ redis.call('LTRIM', KEYS[1], 0, tonumber(ARGV[2]) - 1)
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
 return 1`;
 
-type RedisWithAdvance = Redis & {
+type RedisWithAdvance = RedisClient & {
   advance(key: string, value: number, ttlMs: number): Promise<number>;
   increment(key: string, ttlMs: number): Promise<number>;
   pushCapped(key: string, value: string, max: number, ttlMs: number): Promise<number>;
@@ -33,25 +33,19 @@ const READY_TIMEOUT_MS = 5000;
 
 export class RedisEphemeralStore implements EphemeralStore {
   /** The connection (without key prefix), shared with the rate limiters. */
-  readonly client: Redis;
+  readonly client: RedisClient;
   /** Told of every connection error (for metrics). */
   onError: () => void = () => {};
   private readonly redis: RedisWithAdvance;
 
-  constructor(url: string, keyPrefix: string) {
-    // No offline queue: while Redis is down, commands fail at once (sign-in is refused, not
-    // queued); ioredis keeps reconnecting in the background and recovers by itself.
+  /** `target`: a parsed target, or a redis:// URL. */
+  constructor(target: RedisTarget | string, keyPrefix: string) {
+    const t = typeof target === "string" ? parseRedisTarget(target)! : target;
     // Auto-pipelining sends the commands issued in one tick (the limit checks of a sign-in) together.
-    const options = {
-      maxRetriesPerRequest: 1,
-      enableOfflineQueue: false,
-      enableAutoPipelining: true,
-      retryStrategy: (n: number) => Math.min(n * 100, 2000),
-    };
-    this.client = new Redis(url, options);
+    this.client = connectRedis(t, { enableAutoPipelining: true });
     // Reported through failing commands and metrics, not as process errors.
     this.client.on("error", () => this.onError());
-    this.redis = this.client.duplicate({ keyPrefix }) as RedisWithAdvance;
+    this.redis = connectRedis(t, { keyPrefix, enableAutoPipelining: true }) as RedisWithAdvance;
     this.redis.on("error", () => {});
     this.redis.defineCommand("advance", { numberOfKeys: 1, lua: ADVANCE });
     this.redis.defineCommand("increment", { numberOfKeys: 1, lua: INCREMENT });

@@ -1,0 +1,67 @@
+// CLUSTER_WORKERS > 1: this process only supervises; N workers (node:cluster) share its port,
+// each a whole service on the shared PostgreSQL and Redis. The first worker starts alone (it
+// migrates, creates the signing keys, applies the bootstrap file), then the others. A worker that
+// dies is replaced, after a delay that grows while workers keep dying young (a crash loop must not
+// spin the CPU). SIGTERM is passed to every worker, which drains its requests and exits.
+import cluster, { type Worker } from "node:cluster";
+import type { Logger } from "./core/logger.js";
+
+/** What a worker tells the primary once it listens. */
+export interface ListeningMessage {
+  type: "listening";
+  url: string;
+}
+
+const YOUNG_MS = 10_000;
+const MAX_RESTART_DELAY_MS = 5_000;
+
+export async function superviseWorkers(count: number, log: Logger): Promise<{ url: string; close(): Promise<number> }> {
+  let stopping = false;
+  let youngDeaths = 0;
+  const started = new Map<number, number>(); // worker id -> start time
+
+  const fork = () =>
+    new Promise<string>((resolve, reject) => {
+      const worker = cluster.fork();
+      started.set(worker.id, Date.now());
+      const onMessage = (m: ListeningMessage) => {
+        if (m?.type !== "listening") return;
+        worker.off("message", onMessage);
+        resolve(m.url);
+      };
+      worker.on("message", onMessage);
+      worker.once("exit", (code) => reject(new Error(`worker exited with code ${code} before listening`)));
+    });
+
+  cluster.on("exit", (worker: Worker, code, signal) => {
+    const age = Date.now() - (started.get(worker.id) ?? 0);
+    started.delete(worker.id);
+    if (stopping) return;
+    youngDeaths = age < YOUNG_MS ? youngDeaths + 1 : 0;
+    const delay = Math.min(MAX_RESTART_DELAY_MS, youngDeaths > 1 ? 250 * 2 ** (youngDeaths - 2) : 0);
+    log.error({ workerPid: worker.process.pid, code, signal, restartInMs: delay }, "worker died; starting a new one");
+    setTimeout(() => void fork().catch((err) => log.error({ err }, "replacement worker failed to start")), delay).unref();
+  });
+
+  const url = await fork();
+  await Promise.all(Array.from({ length: count - 1 }, fork));
+  log.info({ workers: count }, "workers listening");
+
+  return {
+    url,
+    /** SIGTERM to every worker; resolves with 0 when all exited cleanly, else 1. */
+    close: async () => {
+      stopping = true;
+      const workers = Object.values(cluster.workers ?? {}).filter((w): w is Worker => Boolean(w));
+      const codes = await Promise.all(
+        workers.map((w) => new Promise<number | null>((resolve) => (w.once("exit", (code) => resolve(code)), w.process.kill("SIGTERM")))),
+      );
+      return codes.every((c) => c === 0) ? 0 : 1;
+    },
+  };
+}
+
+/** In a worker: tells the primary the service is up. */
+export function reportListening(url: string): void {
+  process.send?.({ type: "listening", url } satisfies ListeningMessage);
+}
