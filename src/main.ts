@@ -13,6 +13,13 @@ if (process.argv.includes("--help")) {
   process.exit(0);
 }
 
+// Signals are handled from the first moment: one that arrives while starting stops the service
+// as soon as it is up (a supervisor may stop a worker that is still starting).
+let stopRequested: string | null = null;
+let stop = async (signal: string) => void (stopRequested ??= signal);
+process.on("SIGTERM", () => void stop("SIGTERM"));
+process.on("SIGINT", () => void stop("SIGINT"));
+
 try {
   const config = loadConfig();
   const supervising = config.clusterWorkers > 1 && cluster.isPrimary;
@@ -22,14 +29,13 @@ try {
   if (cluster.isWorker) reportListening(running.url);
   else console.log(`Sign-in service listening on ${running.url}${supervising ? ` (${config.clusterWorkers} workers)` : ""}`);
   let stopping = false; // Ctrl-C reaches the workers both directly and through the primary
-  const stop = async (signal: string) => {
+  stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     if (!cluster.isWorker) console.log(`${signal}: shutting down`);
     process.exit(await running.close());
   };
-  process.on("SIGTERM", () => void stop("SIGTERM"));
-  process.on("SIGINT", () => void stop("SIGINT"));
+  if (stopRequested) await stop(stopRequested);
 } catch (err) {
   if (err instanceof ConfigError || err instanceof BootstrapError) console.error(`Configuration error: ${err.message}`);
   else console.error(`Start-up failed: ${(err as Error).message}`);
