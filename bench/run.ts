@@ -15,7 +15,7 @@ import { SessionService } from "../gen/signin/session/v1/session_pb.js";
 import { freePort, waitForPort } from "../test/support/global-setup.js";
 import { measureCpu, type CpuPerRequest } from "./cpu.js";
 import { ipOf, load, loop, type LoadResult } from "./load.js";
-import { benchEnv, COSYNC_APP_TOKEN, PASSWORD, seed, startBenchService, TOTP_SECRET } from "./service.js";
+import { benchEnv, COSYNC_APP_TOKEN, dropBenchSchema, PASSWORD, seed, startBenchService, TOTP_SECRET } from "./service.js";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const WARMUP_SECONDS = Math.max(1, Math.round(SECONDS / 4));
@@ -225,7 +225,13 @@ async function main() {
     results.timing = { ...timing, ratio: r2(timing.unknownMs / timing.wrongMs) };
   } finally {
     await svc.stop();
+  }
+  try {
+    // (7) Workers need a PostgreSQL server (PGlite lives inside one process).
+    if (env.DATABASE_URL) results.workers = await workerScaling(env);
+  } finally {
     redis.stop();
+    await dropBenchSchema(env);
   }
   progress("done\n");
   print(results);
@@ -234,6 +240,37 @@ async function main() {
   const file = `bench/results/${new Date().toISOString().replace(/[:.]/g, "-")}.json`;
   writeFileSync(file, JSON.stringify({ machine, results }, null, 2));
   console.log(`\nwritten to ${file}`);
+}
+
+/**
+ * (7) CLUSTER_WORKERS=1 against CLUSTER_WORKERS=CPUS (hashing divided among them): sign-in and
+ * user.info throughput, each as a ratio to one worker in the same run.
+ */
+async function workerScaling(env: Record<string, string>) {
+  const rows: Record<string, { signIn: number; userInfo: number }> = {};
+  for (const workers of [1, CPUS]) {
+    progress(`(7) CLUSTER_WORKERS=${workers}`);
+    const svc = await startBenchService({ ...env, CLUSTER_WORKERS: String(workers) });
+    try {
+      await legit(svc.url, WARMUP_SECONDS);
+      const signIn = await legit(svc.url, SECONDS / 2);
+      const { token } = await postJson(`${svc.url}/api/session.issueToken`, { user: "user1", password: PASSWORD }, { "x-forwarded-for": ipOf(700_000 + workers) });
+      const info = await load({
+        url: svc.url,
+        path: "/api/user.info",
+        connections: CPUS * 4,
+        seconds: SECONDS / 2,
+        headers: { authorization: `Bearer ${token}` },
+        request: () => ({ body: {}, ip: ipOf(700_100 + workers) }),
+      });
+      rows[workers] = { signIn: r2(signIn.rps), userInfo: r2(info.rps) };
+    } finally {
+      await svc.stop();
+    }
+  }
+  const one = rows[1]!;
+  const many = rows[CPUS]!;
+  return { cpus: CPUS, rows, signInRatio: r2(many.signIn / one.signIn), userInfoRatio: r2(many.userInfo / one.userInfo) };
 }
 
 /** One argon2 verify costs CPUS / ceiling CPU-seconds; the rest is what a sign-in adds around it. */
@@ -266,8 +303,17 @@ function print(results: Record<string, any>) {
     ["    cost of one vs an argon2 verify", `${results.rejectedCostVsArgon2Verify}x`],
     ["(5) unknown user vs wrong password", `median ${r2(results.timing.unknownMs)} ms vs ${r2(results.timing.wrongMs)} ms (ratio ${results.timing.ratio})`],
   ];
-  const w = Math.max(...rows.map(([k]) => k.length));
-  for (const [k, v] of rows) console.log(`${k.padEnd(w)}  ${v}`);
+  const w = results.workers;
+  if (w) {
+    const one = w.rows[1];
+    const many = w.rows[w.cpus];
+    rows.push(["(7) CLUSTER_WORKERS=1: sign-in / user.info", `${one.signIn} / ${one.userInfo} req/s`]);
+    rows.push([`    CLUSTER_WORKERS=${w.cpus}`, `${many.signIn} / ${many.userInfo} req/s = ${w.signInRatio}x / ${w.userInfoRatio}x one worker`]);
+  } else {
+    rows.push(["(7) CLUSTER_WORKERS scaling", "skipped: workers need DATABASE_URL (PGlite lives in one process)"]);
+  }
+  const width = Math.max(...rows.map(([k]) => k.length));
+  for (const [k, v] of rows) console.log(`${k.padEnd(width)}  ${v}`);
 }
 
 await main();

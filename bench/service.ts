@@ -57,6 +57,13 @@ export async function seed(env: Record<string, string>, counts: { plain: number;
   }
 }
 
+/** On a PostgreSQL server, the run's schema goes when the run ends (PGlite's folder is a temp dir). */
+export async function dropBenchSchema(env: Record<string, string>): Promise<void> {
+  if (!env.DATABASE_URL) return;
+  const db = await openDatabase({ url: env.DATABASE_URL, dataDir: "", schema: env.DATABASE_SCHEMA! });
+  await db.query(`DROP SCHEMA ${env.DATABASE_SCHEMA} CASCADE`).finally(() => db.close());
+}
+
 export function benchEnv(redisUrl: string): Record<string, string> {
   return {
     PORT: "0",
