@@ -3,7 +3,9 @@
 // migrates, creates the signing keys, applies the bootstrap file), then the others. A worker that
 // dies is replaced, after a delay that grows while workers keep dying young (a crash loop must not
 // spin the CPU). SIGTERM is passed to every worker, which drains its requests and exits.
+import { randomUUID } from "node:crypto";
 import cluster, { type Worker } from "node:cluster";
+import { AggregatorRegistry, type Registry } from "prom-client";
 import type { Logger } from "./core/logger.js";
 
 /** What a worker tells the primary once it listens. */
@@ -12,7 +14,20 @@ export interface ListeningMessage {
   url: string;
 }
 
+/** A worker asks the primary for every worker's metrics (any worker may receive the scrape). */
+interface MetricsRequest {
+  type: "metrics?";
+  id: string;
+}
+interface MetricsResponse {
+  type: "metrics";
+  id: string;
+  text?: string;
+  error?: string;
+}
+
 const YOUNG_MS = 10_000;
+const METRICS_TIMEOUT_MS = 5_000;
 const MAX_RESTART_DELAY_MS = 5_000;
 
 export async function superviseWorkers(count: number, log: Logger): Promise<{ url: string; close(): Promise<number> }> {
@@ -39,6 +54,14 @@ export async function superviseWorkers(count: number, log: Logger): Promise<{ ur
       worker.on("message", onMessage);
       worker.once("exit", (code) => !stopping && reject(new Error(`worker exited with code ${code} before listening`)));
     });
+
+  // prom-client's aggregator asks every worker for its registry over IPC and sums what they answer.
+  const aggregator = new AggregatorRegistry();
+  cluster.on("message", (worker: Worker, m: MetricsRequest) => {
+    if (m?.type !== "metrics?") return;
+    const reply = (r: Omit<MetricsResponse, "type" | "id">) => worker.isConnected() && worker.send({ type: "metrics", id: m.id, ...r } satisfies MetricsResponse);
+    aggregator.clusterMetrics().then((text) => reply({ text }), (err: Error) => reply({ error: err.message }));
+  });
 
   cluster.on("exit", (worker: Worker, code, signal) => {
     const age = Date.now() - (started.get(worker.id) ?? 0);
@@ -73,6 +96,26 @@ export async function superviseWorkers(count: number, log: Logger): Promise<{ ur
       return clean.every(Boolean) ? 0 : 1;
     },
   };
+}
+
+/** In a worker: offers `registry` to the primary's aggregation and returns how to read every worker's metrics. */
+export function clusterMetrics(registry: Registry): () => Promise<string> {
+  new AggregatorRegistry(); // constructing one is what makes a worker answer the primary's requests
+  AggregatorRegistry.setRegistries(registry);
+  return () =>
+    new Promise((resolve, reject) => {
+      const id = randomUUID();
+      const timer = setTimeout(() => (process.off("message", onMessage), reject(new Error("no metrics from the primary"))), METRICS_TIMEOUT_MS);
+      const onMessage = (m: MetricsResponse) => {
+        if (m?.type !== "metrics" || m.id !== id) return;
+        clearTimeout(timer);
+        process.off("message", onMessage);
+        if (m.text !== undefined) resolve(m.text);
+        else reject(new Error(m.error ?? "metrics aggregation failed"));
+      };
+      process.on("message", onMessage);
+      process.send!({ type: "metrics?", id } satisfies MetricsRequest);
+    });
 }
 
 /** In a worker: tells the primary the service is up. */

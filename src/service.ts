@@ -1,7 +1,9 @@
 // Composition root: config -> stores -> core -> transports -> listening port.
 // Used by main.ts and by the tests, which start real services on free ports.
 import { readFile } from "node:fs/promises";
+import cluster from "node:cluster";
 import { pino } from "pino";
+import { clusterMetrics } from "./cluster.js";
 import type { Config } from "./config.js";
 import { applyBootstrap, BootstrapError, parseBootstrap } from "./core/bootstrap.js";
 import { systemClock, type Clock } from "./core/clock.js";
@@ -97,6 +99,7 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
     const pool = new HashPool(config.hashConcurrency, config.hashQueueMax);
     const metrics = new Metrics(pool);
     metricsRef.current = metrics;
+    if (cluster.isWorker) metrics.exposition = clusterMetrics(metrics.registry);
     if (store instanceof RedisEphemeralStore) store.onError = () => metrics.storeErrors.inc({ store: "redis" });
     pool.onDuration = (seconds) => metrics.hashSeconds.observe(seconds);
     const hasher = new PasswordHasher(config.argon2, pool);

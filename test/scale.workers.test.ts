@@ -72,7 +72,21 @@ describe.skipIf(!databaseUrl)("CLUSTER_WORKERS=2", () => {
       return now.length === 2 && !now.includes(workers[0]!) ? now : undefined;
     });
     expect(replaced).toContain(workers[1]);
-    expect(await signIn()).toStrictEqual({ ok: true, user: { id: COYOTE.id } });
+
+    // /metrics answers for all workers together, whichever worker takes the scrape.
+    const successes = async () => {
+      const text = await (await fetch(`${svc!.url}/metrics`)).text();
+      const lines = text.split("\n").filter((l) => l.startsWith("signin_decisions_total{") && l.includes('event="sign_in.success"'));
+      return lines.reduce((sum, l) => sum + Number(l.split(" ").at(-1)), 0);
+    };
+    // While the replacement is still loading it cannot answer the aggregation: 503 until then.
+    for (let i = 0; (await fetch(`${svc!.url}/metrics`)).status !== 200; i++) {
+      expect(i).toBeLessThan(200);
+      await new Promise((r) => setTimeout(r, 100)); // polling a process we started, bounded
+    }
+    const before = await successes();
+    for (let i = 0; i < 6; i++) expect((await signIn()).ok).toBe(true);
+    expect([await successes(), await successes(), await successes()]).toStrictEqual([before + 6, before + 6, before + 6]);
 
     svc.child.kill("SIGTERM");
     expect(await svc.exited).toBe(0);

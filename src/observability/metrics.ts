@@ -50,6 +50,9 @@ export class Metrics {
     });
   }
 
+  /** The text /metrics answers: this process's registry, or (in a cluster worker) every worker's, aggregated. */
+  exposition: () => Promise<string> = () => this.registry.metrics();
+
   /** An Audit that also counts what it records. */
   counting(audit: Audit): Audit {
     return {

@@ -44,7 +44,9 @@ export function createHandler(impls: Implementations, opts: HandlerOptions): Han
     if (page(req, res, path)) return;
     if (path === "/healthz" && (req.method === "GET" || req.method === "HEAD")) return sendJson(res, 200, { status: "ok" });
     if (path === "/metrics" && req.method === "GET") {
-      const text = await opts.metrics.registry.metrics();
+      // In a cluster, a worker still starting cannot answer the aggregation yet: the scrape fails, retryably.
+      const text = await opts.metrics.exposition().catch(() => null);
+      if (text === null) return sendJson(res, 503, { status: "metrics unavailable, retry" });
       res.writeHead(200, { "content-type": opts.metrics.registry.contentType });
       return void res.end(text);
     }
