@@ -19,6 +19,8 @@ let stopRequested: string | null = null;
 let stop = async (signal: string) => void (stopRequested ??= signal);
 process.on("SIGTERM", () => void stop("SIGTERM"));
 process.on("SIGINT", () => void stop("SIGINT"));
+// A worker whose primary is gone (killed, crashed) drains and exits instead of serving on as an orphan.
+if (cluster.isWorker) process.once("disconnect", () => void stop("primary gone"));
 
 try {
   const config = loadConfig();

@@ -92,4 +92,14 @@ describe.skipIf(!databaseUrl)("CLUSTER_WORKERS=2", () => {
     expect(await svc.exited).toBe(0);
     expect(replaced.filter((pid) => readdirSync("/proc").includes(String(pid)))).toStrictEqual([]); // the workers are gone too
   }, 60_000);
+
+  it("workers whose primary was killed exit instead of serving on as orphans", async () => {
+    const env = testEnv({ CLUSTER_WORKERS: "2", DATABASE_URL: databaseUrl!, DATABASE_SCHEMA: schema });
+    svc = await spawnService({ ...process.env, ...env, SIGNIN_BOOTSTRAP: bootstrapFile({ users: [COYOTE] }) });
+    const primary = svc.child.pid!;
+    const workers = await until("two workers", () => (childrenOf(primary).length === 2 ? childrenOf(primary) : undefined));
+    svc.child.kill("SIGKILL");
+    await until("the workers gone", () => (workers.every((pid) => !readdirSync("/proc").includes(String(pid))) ? true : undefined));
+    await expect(fetch(`${svc.url}/healthz`)).rejects.toThrow();
+  }, 60_000);
 });
