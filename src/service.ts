@@ -103,7 +103,7 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
     if (store instanceof RedisEphemeralStore) store.onError = () => metrics.storeErrors.inc({ store: "redis" });
     pool.onDuration = (seconds) => metrics.hashSeconds.observe(seconds);
     const hasher = new PasswordHasher(config.argon2, pool);
-    const limits = new SignInLimits(store instanceof RedisEphemeralStore ? redisLimiters(store.client, config.redisKeyPrefix) : memoryLimiters(), config.limits);
+    const limits = new SignInLimits(store instanceof RedisEphemeralStore ? redisLimiters(store.client) : memoryLimiters(), config.limits);
     const recentAudit = new RecentAudit(loggerAudit(log), store, clock, log);
     const audit = metrics.counting(recentAudit);
     const revocations = new Revocations(store, clock, Math.max(config.sessionTtlSeconds, config.accessTokenTtlSeconds) * 1000);

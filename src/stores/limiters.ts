@@ -1,29 +1,40 @@
 // The core's Limiter on rate-limiter-flexible: RateLimiterRedis (shared by every instance;
 // refuses at once while Redis is down) or RateLimiterMemory (embedded default).
 import type { RedisClient } from "./redis/target.js";
+
+// A limiter's state in one script call. RateLimiterRedis reads with MULTI/EXEC, which ioredis
+// sends on its own; a script call is auto-pipelined with the request's other commands.
+const STATE = "return {redis.call('GET', KEYS[1]), redis.call('PTTL', KEYS[1])}";
+type WithState = RedisClient & { limiterState(key: string): Promise<[string | null, number]> };
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from "rate-limiter-flexible";
 import { StoreUnavailable } from "../core/ephemeral.js";
 import type { Limiter, LimiterFactory, LimiterSpec, LimiterState } from "../core/limits/limiter.js";
 
-export function redisLimiters(redis: RedisClient, keyPrefix: string): LimiterFactory {
-  return (spec) =>
-    wrap(
-      new RateLimiterRedis({
-        storeClient: redis,
-        keyPrefix: `${keyPrefix}rl:${spec.name}`,
-        points: spec.points,
-        duration: spec.durationSeconds,
-        rejectIfRedisNotReady: true,
-      }),
-      spec,
-    );
+/** `redis`: the store's connection, which prefixes every key. */
+export function redisLimiters(redis: RedisClient): LimiterFactory {
+  const client = redis as WithState;
+  client.defineCommand("limiterState", { numberOfKeys: 1, lua: STATE });
+  return (spec) => {
+    const rl = new RateLimiterRedis({
+      storeClient: redis,
+      keyPrefix: `rl:${spec.name}`,
+      points: spec.points,
+      duration: spec.durationSeconds,
+      rejectIfRedisNotReady: true,
+    });
+    const read = async (key: string): Promise<LimiterState | null> => {
+      const [consumed, ttl] = await client.limiterState(rl.getKey(key));
+      return consumed === null ? null : { consumed: Number(consumed), msBeforeNext: ttl };
+    };
+    return wrap(rl, spec, read);
+  };
 }
 
 export function memoryLimiters(): LimiterFactory {
   return (spec) => wrap(new RateLimiterMemory({ keyPrefix: spec.name, points: spec.points, duration: spec.durationSeconds }), spec);
 }
 
-function wrap(rl: RateLimiterAbstract, spec: LimiterSpec): Limiter {
+function wrap(rl: RateLimiterAbstract, spec: LimiterSpec, read?: (key: string) => Promise<LimiterState | null>): Limiter {
   const state = (r: RateLimiterRes): LimiterState => ({ consumed: r.consumedPoints, msBeforeNext: r.msBeforeNext });
   // rate-limiter-flexible rejects with a RateLimiterRes when over the limit, with an Error when the store failed.
   const store = <T>(p: Promise<T>): Promise<T> =>
@@ -45,6 +56,7 @@ function wrap(rl: RateLimiterAbstract, spec: LimiterSpec): Limiter {
       await store(rl.reward(key, 1));
     },
     async get(key) {
+      if (read) return store(read(key));
       const r = await store(rl.get(key));
       return r ? state(r) : null;
     },

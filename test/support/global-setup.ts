@@ -4,24 +4,27 @@ import { spawn, type ChildProcess } from "node:child_process";
 import net from "node:net";
 import type { TestProject } from "vitest/node";
 
-let child: ChildProcess | undefined;
+let stopPrivate: (() => void) | undefined;
 
 export async function setup(project: TestProject) {
   let url = process.env.REDIS_URL;
-  if (!url) {
-    const port = await freePort();
-    child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], {
-      stdio: "ignore",
-    });
-    child.once("error", (err) => console.error(`cannot start redis-server: ${err.message}`));
-    await waitForPort(port);
-    url = `redis://127.0.0.1:${port}`;
-  }
+  if (!url) ({ url, stop: stopPrivate } = await startRedisServer());
   project.provide("redisUrl", url);
 }
 
 export async function teardown() {
-  child?.kill();
+  stopPrivate?.();
+}
+
+/** A private, non-persistent redis-server on a free port. */
+export async function startRedisServer(): Promise<{ url: string; stop: () => void }> {
+  const port = await freePort();
+  const child: ChildProcess = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], {
+    stdio: "ignore",
+  });
+  child.once("error", (err) => console.error(`cannot start redis-server: ${err.message}`));
+  await waitForPort(port);
+  return { url: `redis://127.0.0.1:${port}`, stop: () => child.kill() };
 }
 
 export async function freePort(): Promise<number> {

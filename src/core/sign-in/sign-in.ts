@@ -6,7 +6,7 @@ import { loginKey, type Account, type AccountStore } from "../accounts/account.j
 import type { App } from "../apps/app.js";
 import type { Audit, RequestContext } from "../audit.js";
 import { fail, failureOf, ok, type Failure, type Result } from "../failure.js";
-import type { Limited, SignInLimits } from "../limits/sign-in-limits.js";
+import type { Decision, Limited, SignInLimits, Subject } from "../limits/sign-in-limits.js";
 import type { Logger } from "../logger.js";
 import type { TotpVerifier } from "../otp/totp.js";
 import { HashPoolBusy } from "../password/hash-pool.js";
@@ -33,6 +33,12 @@ export interface SignInRequest extends Credentials {
   secondFactor?: { type: string; token: string };
 }
 
+/**
+ * A request for an app known by id whose lookup is still under way: the lookup (a cache
+ * generation read) and the limit check go to Redis together, in one round trip.
+ */
+export type ByAppId<T extends Who> = Omit<T, "app"> & { appId: string; app: Promise<App | null> };
+
 export class SignIn {
   constructor(
     private readonly accounts: AccountStore,
@@ -47,8 +53,11 @@ export class SignIn {
   async checkPassword(c: Credentials): Promise<Result<Account>> {
     const appState = checkApp(c.app);
     if (!appState.ok) return this.refuse(c, appState.failure, "sign_in.failure", undefined, c.app.status);
-    const subject = { ip: c.ctx.ip, appId: c.app.id, login: loginKey(c.login) };
-    const decision = await this.limits.check(subject);
+    const subject = subjectOf(c.ctx, c.app.id, c.login);
+    return this.checkPasswordWithin(c, subject, await this.limits.check(subject));
+  }
+
+  private async checkPasswordWithin(c: Credentials, subject: Subject, decision: Decision): Promise<Result<Account>> {
     if (decision.limited) return this.refuse(c, tooMany(decision), "sign_in.blocked", undefined, decision.limiter);
 
     const secret = passwordSecret(c.app, c.password, c.form);
@@ -102,7 +111,21 @@ export class SignIn {
 
   /** Yeep-style: the password and, when one applies, a TOTP code in the same request. */
   async signIn(req: SignInRequest): Promise<Result<Account>> {
-    const first = await this.checkPassword(req);
+    return this.secondStep(req, await this.checkPassword(req));
+  }
+
+  /** `signIn` while the app is still being looked up (see ByAppId). */
+  async signInById(req: ByAppId<SignInRequest>): Promise<Result<Account>> {
+    const subject = subjectOf(req.ctx, req.appId, req.login);
+    const [app, decision] = await Promise.all([req.app, this.limits.check(subject)]);
+    if (!app) return fail("APP_DELETED");
+    const c = { ...req, app };
+    const appState = checkApp(app);
+    if (!appState.ok) return this.refuse(c, appState.failure, "sign_in.failure", undefined, app.status);
+    return this.secondStep(c, await this.checkPasswordWithin(c, subject, decision));
+  }
+
+  private async secondStep(req: SignInRequest, first: Result<Account>): Promise<Result<Account>> {
     if (!first.ok) return first;
     const account = first.value;
     const factor = secondFactorFor(req.app, account);
@@ -131,6 +154,7 @@ export class SignIn {
   }
 }
 
+const subjectOf = (ctx: RequestContext, appId: string, login: string): Subject => ({ ip: ctx.ip, appId, login: loginKey(login) });
 const tooMany = (d: Limited): Failure => failureOf("TOO_MANY_ATTEMPTS", { retryAfterSeconds: d.retryAfterSeconds });
 
 export function checkApp(app: App): Result<App> {

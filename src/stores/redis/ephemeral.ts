@@ -32,8 +32,6 @@ type RedisWithAdvance = RedisClient & {
 const READY_TIMEOUT_MS = 5000;
 
 export class RedisEphemeralStore implements EphemeralStore {
-  /** The connection (without key prefix), shared with the rate limiters. */
-  readonly client: RedisClient;
   /** Told of every connection error (for metrics). */
   onError: () => void = () => {};
   private readonly redis: RedisWithAdvance;
@@ -41,15 +39,19 @@ export class RedisEphemeralStore implements EphemeralStore {
   /** `target`: a parsed target, or a redis:// URL. */
   constructor(target: RedisTarget | string, keyPrefix: string) {
     const t = typeof target === "string" ? parseRedisTarget(target)! : target;
-    // Auto-pipelining sends the commands issued in one tick (the limit checks of a sign-in) together.
-    this.client = connectRedis(t, { enableAutoPipelining: true });
-    // Reported through failing commands and metrics, not as process errors.
-    this.client.on("error", () => this.onError());
+    // One connection with auto-pipelining: the commands issued in one tick (a sign-in's app cache
+    // generation and limit checks) go out together, as one round trip.
     this.redis = connectRedis(t, { keyPrefix, enableAutoPipelining: true }) as RedisWithAdvance;
-    this.redis.on("error", () => {});
+    // Reported through failing commands and metrics, not as process errors.
+    this.redis.on("error", () => this.onError());
     this.redis.defineCommand("advance", { numberOfKeys: 1, lua: ADVANCE });
     this.redis.defineCommand("increment", { numberOfKeys: 1, lua: INCREMENT });
     this.redis.defineCommand("pushCapped", { numberOfKeys: 1, lua: PUSH_CAPPED });
+  }
+
+  /** The connection (keys prefixed), shared with the rate limiters. */
+  get client(): RedisClient {
+    return this.redis;
   }
 
   get(key: string): Promise<string | null> {
@@ -84,24 +86,23 @@ export class RedisEphemeralStore implements EphemeralStore {
     return guard(this.redis.increment(key, ms(ttlMs)));
   }
 
-  /** True while both connections are up (for readiness). */
+  /** True while connected (for readiness). */
   isReady(): boolean {
-    return this.client.status === "ready" && this.redis.status === "ready";
+    return this.redis.status === "ready";
   }
 
   /** Resolves once connected; start-up fails clearly when Redis is unreachable. */
   async ready(): Promise<void> {
     const deadline = Date.now() + READY_TIMEOUT_MS;
-    for (const c of [this.client, this.redis]) {
-      while (c.status !== "ready") {
-        if (Date.now() > deadline) throw new Error(`not ready after ${READY_TIMEOUT_MS} ms (status ${c.status})`);
-        await new Promise((r) => c.once("ready", r).once("error", r));
-      }
+    const c = this.redis;
+    while (c.status !== "ready") {
+      if (Date.now() > deadline) throw new Error(`not ready after ${READY_TIMEOUT_MS} ms (status ${c.status})`);
+      await new Promise((r) => c.once("ready", r).once("error", r));
     }
   }
 
   async close(): Promise<void> {
-    for (const c of [this.redis, this.client]) await c.quit().catch(() => c.disconnect());
+    await this.redis.quit().catch(() => this.redis.disconnect());
   }
 }
 

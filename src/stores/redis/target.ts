@@ -75,7 +75,11 @@ export function connectRedis(target: RedisTarget, opts: ConnectOptions = {}): Re
   }
   return new Cluster(target.nodes, {
     keyPrefix,
-    enableAutoPipelining,
+    // Not on a cluster: an auto-pipelined batch holds several slots of one node, and after a
+    // failover ioredis neither redirects such a batch nor refreshes its slot map, so every batch
+    // fails with MOVED until a restart (redis/ioredis#2075, reproduced by the failover test).
+    // Commands issued together still go out at once, one write each.
+    enableAutoPipelining: false,
     enableOfflineQueue: false,
     clusterRetryStrategy: (n: number) => Math.min(n * 100, 2000),
     // After a primary fails, its replica takes over: ioredis follows MOVED answers and refreshes

@@ -26,9 +26,10 @@ export function sessionService(deps: ServiceDeps): ServiceImpl<typeof SessionSer
       .that("secondaryAuthFactor.type", factor?.type !== "PASSWORD", '"secondaryAuthFactor.type" must not be "PASSWORD"')
       .that("secondaryAuthFactor.token", !factor || factor.token !== "", '"secondaryAuthFactor.token" is required', "missing")
       .done();
-    const app = (await deps.apps.findById(deps.defaultAppId)) ?? reject("APP_DELETED");
+    const { defaultAppId: appId } = deps;
+    const app = deps.apps.findById(appId);
     const account = unwrap(
-      await deps.signIn.signIn({ ctx: who(ctx), app, login: req.user, password: req.password, form: "plain", secondFactor: factor }),
+      await deps.signIn.signInById({ ctx: who(ctx), appId, app, login: req.user, password: req.password, form: "plain", secondFactor: factor }),
     );
     return sessions.start(account, {
       profile: req.projection?.profile ?? false,

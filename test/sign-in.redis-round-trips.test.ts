@@ -1,0 +1,49 @@
+// Redis round trips per request, counted by a private redis-server (INFO total_reads_processed:
+// one read event per pipelined batch), so that no other client's traffic counts. A sign-in reads
+// the app's cache generation together with the limits (one trip) and writes the session with its
+// audit entry (one more).
+import { Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startRedisServer } from "./support/global-setup.js";
+import { COYOTE, post, startTestService, type TestService } from "./support/service.js";
+
+describe("Redis round trips", () => {
+  let redis: { url: string; stop: () => void };
+  let svc: TestService;
+  let probe: Redis;
+  beforeAll(async () => {
+    redis = await startRedisServer();
+    svc = await startTestService({ REDIS_URL: redis.url });
+    probe = new Redis(redis.url);
+  });
+  afterAll(async () => {
+    probe?.disconnect();
+    await svc?.close();
+    redis?.stop();
+  });
+
+  const reads = async () => Number(/total_reads_processed:(\d+)/.exec(await probe.info("stats"))![1]);
+  /** Round trips the service made during `fn` (the second INFO's own read is not one of them). */
+  const roundTrips = async (fn: () => Promise<unknown>) => {
+    const before = await reads();
+    await fn();
+    return (await reads()) - before - 1;
+  };
+  const signIn = async (password = COYOTE.password) => {
+    const res = await post(`${svc.url}/api/session.setCookie`, { user: "coyote", password });
+    return res;
+  };
+
+  it("a sign-in without a second factor makes two", async () => {
+    expect((await signIn()).json.ok).toBe(true); // the app cache warms up
+    const trips: number[] = [];
+    for (let i = 0; i < 3; i++) trips.push(await roundTrips(async () => expect((await signIn()).json.ok).toBe(true)));
+    expect(trips).toStrictEqual([2, 2, 2]);
+  });
+
+  it("a wrong password makes three: the failure is counted as well", async () => {
+    await signIn();
+    expect(await roundTrips(async () => expect((await signIn("wrong")).json.error.code).toBe(10002))).toBe(3);
+    await signIn(); // the success resets the failure state (one more trip), so the next test starts clean
+  });
+});
