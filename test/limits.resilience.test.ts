@@ -74,7 +74,8 @@ describe("Redis outage", () => {
 
 describe("bounded hashing", () => {
   it("with the queue full, sign-ins are shed at once with a retryable busy answer; the rest succeed", async () => {
-    const svc = await startTestService({ HASH_CONCURRENCY: "1", HASH_QUEUE_MAX: "1", LIMIT_IP_REQUESTS: "1000/60" });
+    // (12 at once: more than the default attempts of one account allowed in flight, raised here.)
+    const svc = await startTestService({ HASH_CONCURRENCY: "1", HASH_QUEUE_MAX: "1", LIMIT_IP_REQUESTS: "1000/60", LIMIT_ACCOUNT_IP_FAILURES: "20", LIMIT_ACCOUNT_DELAY_AFTER: "20" });
     try {
       const answers = await Promise.all(
         Array.from({ length: 12 }, () => post(`${svc.url}/api/session.setCookie`, { user: "coyote", password: COYOTE.password })),

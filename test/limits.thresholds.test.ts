@@ -6,7 +6,7 @@ import { createConnectTransport } from "@connectrpc/connect-node";
 import { afterEach, describe, expect, it } from "vitest";
 import { ErrorDetailSchema } from "../gen/signin/session/v1/error_pb.js";
 import { SessionService } from "../gen/signin/session/v1/session_pb.js";
-import { APP_TOKENS, COSYNC_APPS, COSYNC_USERS, cosync, md5, SmsReceiver, WILE } from "./support/cosync.js";
+import { APP_TOKENS, COSYNC_APPS, COSYNC_USERS, cosync, md5, RR, SmsReceiver, WILE } from "./support/cosync.js";
 import { COYOTE, post, ROADRUNNER, startTestService, type TestService } from "./support/service.js";
 
 const running: TestService[] = [];
@@ -105,6 +105,37 @@ describe("per account across IPs: progressive delay, not a hard lock", () => {
     const delayed = await from("203.0.113.50", COYOTE.password);
     expect(delayed.json.error).toMatchObject({ code: 10429, retryAfter: 1 });
     expect((await untilAllowed(() => from("203.0.113.50", COYOTE.password))).json.ok).toBe(true);
+  });
+});
+
+// Each attempt is reserved as a failure before any hashing, so attempts in flight at the same
+// time see each other: however many arrive at once, no more are checked than the limit.
+describe("attempts at the same time", () => {
+  const codes = (answers: Array<{ json: any }>) => answers.map((r) => r.json.error?.code ?? "ok").sort();
+  const times = <T>(n: number, fn: (i: number) => Promise<T>) => Promise.all(Array.from({ length: n }, (_, i) => fn(i)));
+
+  it("12 wrong passwords at once against a limit of 3 per account and IP: 3 checked, 9 refused", async () => {
+    const svc = await start({ LIMIT_ACCOUNT_IP_FAILURES: "3" });
+    expect(codes(await times(12, () => signIn(svc, "coyote", "wrong")))).toStrictEqual([...Array(3).fill(10002), ...Array(9).fill(10429)]);
+    expect((await signIn(svc, "coyote", COYOTE.password)).json.error.code).toBe(10429); // the pair is blocked
+  });
+
+  it("past the delay threshold, one attempt per delay from any IP; refused attempts do not count", async () => {
+    const svc = await start({ LIMIT_ACCOUNT_DELAY_AFTER: "2", LIMIT_ACCOUNT_FAILURES: "4/3600", TRUSTED_PROXIES: "127.0.0.1/32" });
+    const from = (i: number) => signIn(svc, "coyote", "wrong", { "x-forwarded-for": `198.51.100.${i + 1}` });
+    expect(codes(await times(10, from))).toStrictEqual([...Array(3).fill(10002), ...Array(7).fill(10429)]);
+    // Had the 7 refusals counted, the account (4 per hour) would be over its limit; it has 3, so one more is checked.
+    const next = await untilAllowed(() => from(50));
+    expect(next.json.error.code).toBe(10002);
+  });
+
+  it("10 wrong TOTP codes at once (Cosync loginComplete) against a limit of 2: 2 checked, 8 refused", async () => {
+    const svc = await start({ LIMIT_SECOND_FACTOR_FAILURES: "2/900" }, COSYNC_USERS, COSYNC_APPS);
+    const acme = { "app-token": APP_TOKENS.acme };
+    const loginToken = (await cosync(svc.url, "login", { handle: RR.handle, password: md5(RR.password) }, acme)).json["login-token"];
+    const complete = (i: number) => cosync(svc.url, "loginComplete", { loginToken, code: String(i).padStart(6, "0") }, acme);
+    const answers = (await times(10, complete)).map((r) => r.json.code).sort();
+    expect(answers).toStrictEqual([...Array(8).fill(429), ...Array(2).fill(600)]);
   });
 });
 

@@ -77,9 +77,10 @@ describe("metrics", () => {
 
 describe("graceful shutdown", () => {
   it("SIGTERM while sign-ins are in flight: every one of them completes, then the process exits 0", async () => {
-    const env = { ...process.env, ...testEnv({ SIGNIN_BOOTSTRAP: bootstrapFile({ users: [COYOTE] }), HASH_CONCURRENCY: "1", LIMIT_IP_REQUESTS: "1000/60" }) };
+    const env = { ...process.env, ...testEnv({ SIGNIN_BOOTSTRAP: bootstrapFile({ users: [COYOTE] }), HASH_CONCURRENCY: "1", LIMIT_IP_REQUESTS: "1000/60", LIMIT_ACCOUNT_IP_FAILURES: "20" }) };
     const { url, child, exited } = await spawnService(env);
 
+    // (8 at once from one IP: over the default 5 attempts of one account per IP in flight.)
     const inFlight = Array.from({ length: 8 }, () => post(`${url}/api/session.setCookie`, { user: "coyote", password: COYOTE.password }));
     await Promise.race(inFlight); // the first is done, the others are still hashing one at a time
     child.kill("SIGTERM");

@@ -2,6 +2,27 @@
 // refuses at once while Redis is down) or RateLimiterMemory (embedded default).
 import type { RedisClient } from "./redis/target.js";
 
+// The library's counting script, changed so that a refused attempt is not counted: an increment
+// that would go over the limit is not written (so nothing has to be given back, which could undo a
+// block set meanwhile), and a decrement never goes below 0 nor revives an expired key.
+// ARGV: points (negative to give back), window seconds, limit (as RateLimiterRedis passes them).
+const COUNT_UNLESS_OVER = `
+local delta = tonumber(ARGV[1])
+local current = tonumber(redis.call('GET', KEYS[1]) or 0)
+if delta > 0 and current + delta > tonumber(ARGV[3]) then return {current + delta, redis.call('PTTL', KEYS[1])} end
+if delta < 0 then
+  if current <= 0 then return {current, redis.call('PTTL', KEYS[1])} end
+  return {redis.call('DECRBY', KEYS[1], math.min(-delta, current)), redis.call('PTTL', KEYS[1])}
+end
+redis.call('SET', KEYS[1], 0, 'EX', ARGV[2], 'NX')
+local consumed = redis.call('INCRBY', KEYS[1], delta)
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl == -1 then
+  redis.call('EXPIRE', KEYS[1], ARGV[2])
+  ttl = 1000 * ARGV[2]
+end
+return {consumed, ttl}`;
+
 // A limiter's state in one script call. RateLimiterRedis reads with MULTI/EXEC, which ioredis
 // sends on its own; a script call is auto-pipelined with the request's other commands.
 const STATE = "return {redis.call('GET', KEYS[1]), redis.call('PTTL', KEYS[1])}";
@@ -21,6 +42,7 @@ export function redisLimiters(redis: RedisClient): LimiterFactory {
       points: spec.points,
       duration: spec.durationSeconds,
       rejectIfRedisNotReady: true,
+      customIncrTtlLuaScript: COUNT_UNLESS_OVER,
     });
     const read = async (key: string): Promise<LimiterState | null> => {
       const [consumed, ttl] = await client.limiterState(rl.getKey(key));
@@ -30,11 +52,12 @@ export function redisLimiters(redis: RedisClient): LimiterFactory {
   };
 }
 
+/** In one process; a refused attempt's count is taken back at once (as the Redis script never writes it). */
 export function memoryLimiters(): LimiterFactory {
-  return (spec) => wrap(new RateLimiterMemory({ keyPrefix: spec.name, points: spec.points, duration: spec.durationSeconds }), spec);
+  return (spec) => wrap(new RateLimiterMemory({ keyPrefix: spec.name, points: spec.points, duration: spec.durationSeconds }), spec, undefined, true);
 }
 
-function wrap(rl: RateLimiterAbstract, spec: LimiterSpec, read?: (key: string) => Promise<LimiterState | null>): Limiter {
+function wrap(rl: RateLimiterAbstract, spec: LimiterSpec, read?: (key: string) => Promise<LimiterState | null>, uncountRefused = false): Limiter {
   const state = (r: RateLimiterRes): LimiterState => ({ consumed: r.consumedPoints, msBeforeNext: r.msBeforeNext });
   // rate-limiter-flexible rejects with a RateLimiterRes when over the limit, with an Error when the store failed.
   const store = <T>(p: Promise<T>): Promise<T> =>
@@ -44,12 +67,13 @@ function wrap(rl: RateLimiterAbstract, spec: LimiterSpec, read?: (key: string) =
     });
   return {
     points: spec.points,
-    async consume(key, points = 1) {
+    async consume(key, points = 1, seconds) {
       try {
-        return { ...state(await store(rl.consume(key, points))), limited: false };
+        return { ...state(await store(rl.consume(key, points, seconds === undefined ? {} : { customDuration: seconds }))), limited: false };
       } catch (err) {
-        if (err instanceof RateLimiterRes) return { ...state(err), limited: true };
-        throw err;
+        if (!(err instanceof RateLimiterRes)) throw err;
+        if (uncountRefused) await rl.reward(key, points);
+        return { ...state(err), limited: true };
       }
     },
     async reward(key) {

@@ -10,8 +10,11 @@ export interface LimiterState {
 
 export interface Limiter {
   readonly points: number;
-  /** Counts `points` for the key; `limited` when that goes over the limit (or the key is blocked). */
-  consume(key: string, points?: number): Promise<LimiterState & { limited: boolean }>;
+  /**
+   * Counts `points` for the key; `limited` when that goes over the limit (or the key is blocked).
+   * `seconds`: the window, when the key starts one, instead of the limiter's.
+   */
+  consume(key: string, points?: number, seconds?: number): Promise<LimiterState & { limited: boolean }>;
   /** Gives a point back (e.g. for an action that did not happen after all). */
   reward(key: string): Promise<void>;
   /** The current state without counting; null when nothing is counted for the key. */

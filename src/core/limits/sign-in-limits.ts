@@ -30,13 +30,12 @@ export interface Subject {
 
 export type Limited = { limited: true; limiter: string; retryAfterSeconds: number };
 /**
- * Allowed; `suspect` when the IP or the account has recent failures (hashing gets low priority),
- * `clean` when the account had no failure state to reset after a success.
+ * Allowed, with the attempt reserved (see `check`). `suspect` when the IP or the account has
+ * earlier failures (hashing gets low priority), `clean` when the account had no failure state.
  */
-export type Allowed = { limited: false; suspect?: boolean; clean?: boolean };
+export type Allowed = { limited: false; suspect: boolean; clean: boolean; tries: number };
 export type Decision = Allowed | Limited;
 
-const ALLOWED: Decision = { limited: false };
 const limited = (limiter: string, ms: number): Limited => ({ limiter, limited: true, retryAfterSeconds: Math.max(1, Math.ceil(ms / 1000)) });
 
 export class SignInLimits {
@@ -63,7 +62,8 @@ export class SignInLimits {
     this.accountIpFailures = make({ name: "acct-ip-fail", points: config.accountIpFailures, durationSeconds: config.accountIpBlock.maxSeconds * 4 });
     this.accountIpBlocks = make({ name: "acct-ip-blocks", points: 1_000_000, durationSeconds: 24 * 3600 });
     this.accountFailures = rate("acct-fail", config.accountFailures);
-    this.accountDelay = make({ name: "acct-delay", points: 1_000_000, durationSeconds: 1 });
+    // One attempt per delay: the first to take the slot goes, the others wait until it expires.
+    this.accountDelay = make({ name: "acct-delay", points: 1, durationSeconds: 1 });
     this.secondFactor = rate("2fa-fail", config.secondFactorFailures);
     this.smsAccount = rate("sms-acct", config.smsPerAccount);
     this.smsPhone = rate("sms-phone", config.smsPerPhone);
@@ -71,72 +71,100 @@ export class SignInLimits {
     this.maxDelaySeconds = Math.max(1, Math.floor(config.accountFailures.seconds / config.accountFailures.points));
   }
 
-  /** Before any password work: counts the request against app and IP, and checks the blocks. */
+  /**
+   * Before any password work: counts the request against app and IP, and reserves the attempt as
+   * a failure of the IP, the account and the pair, so that attempts running at the same time (on
+   * any instance) count against each other: no more are hashed than the limits allow, however
+   * many arrive at once. A refused attempt counts nowhere (the limiters do not count what they
+   * refuse; a reservation granted by one is given back); `recordPassword` settles the others.
+   */
   async check(s: Subject): Promise<Decision> {
     const acct = accountKey(s);
-    const [app, ip, ipFail, block, acctFail, delay] = await Promise.all([
+    const pair = pairKey(s);
+    const [app, ip, ipFail, tries, total, delay] = await Promise.all([
       this.app.consume(s.appId),
       this.ipRequests.consume(s.ip),
-      this.ipFailures.get(s.ip),
-      this.accountIpFailures.get(`${acct}|${s.ip}`),
-      this.accountFailures.get(acct),
-      this.accountDelay.get(acct),
-    ]);
-    if (app.limited) return limited("app", app.msBeforeNext);
-    if (ip.limited) return limited("ip", ip.msBeforeNext);
-    if (ipFail && ipFail.consumed >= this.ipFailures.points) return limited("ip-failures", ipFail.msBeforeNext);
-    if (block && block.consumed > this.accountIpFailures.points) return limited("account-ip", block.msBeforeNext);
-    if (delay && delay.consumed > 0 && delay.msBeforeNext > 0) return limited("account-delay", delay.msBeforeNext);
-    if (acctFail && acctFail.consumed >= this.accountFailures.points) return limited("account", acctFail.msBeforeNext);
-    const suspect = (ipFail?.consumed ?? 0) > 0 || (acctFail?.consumed ?? 0) > 0;
-    return { limited: false, suspect, clean: !block && !acctFail && !delay };
-  }
-
-  /**
-   * After the password was checked (unknown accounts count as wrong passwords). `checked` is
-   * what `check` said: a success after a clean check has nothing to reset (saves 4 Redis writes;
-   * a failure recorded in between is left to expire, as any failure that preceded a success elsewhere).
-   */
-  async recordPassword(s: Subject, success: boolean, checked?: Allowed): Promise<void> {
-    const acct = accountKey(s);
-    const pair = `${acct}|${s.ip}`;
-    if (success) {
-      if (checked?.clean) return;
-      await Promise.all([this.accountIpFailures.delete(pair), this.accountIpBlocks.delete(pair), this.accountFailures.delete(acct), this.accountDelay.delete(acct)]);
-      return;
-    }
-    const [, consecutive, total] = await Promise.all([
       this.ipFailures.consume(s.ip),
       this.accountIpFailures.consume(pair),
       this.accountFailures.consume(acct),
+      this.accountDelay.get(acct),
     ]);
-    if (consecutive.consumed >= this.config.accountIpFailures) {
+    const refusal =
+      (app.limited && limited("app", app.msBeforeNext)) ||
+      (ip.limited && limited("ip", ip.msBeforeNext)) ||
+      (ipFail.limited && limited("ip-failures", ipFail.msBeforeNext)) ||
+      // Over by one: full of attempts still in flight (the last failure blocks the pair), try again soon.
+      (tries.limited && limited("account-ip", tries.consumed > this.accountIpFailures.points + 1 ? tries.msBeforeNext : 1000)) ||
+      (delay && delay.msBeforeNext > 0 && limited("account-delay", delay.msBeforeNext)) ||
+      (total.limited && limited("account", total.msBeforeNext)) ||
+      (await this.takeDelaySlot(acct, total.consumed));
+    if (refusal) {
+      const granted: Array<[Limiter, string, { limited: boolean }]> = [[this.ipFailures, s.ip, ipFail], [this.accountIpFailures, pair, tries], [this.accountFailures, acct, total]];
+      await Promise.all(granted.filter(([, , r]) => !r.limited).map(([limiter, key]) => limiter.reward(key)));
+      return refusal;
+    }
+    const suspect = ipFail.consumed > 1 || total.consumed > 1;
+    return { limited: false, suspect, clean: tries.consumed === 1 && total.consumed === 1 && !delay, tries: tries.consumed };
+  }
+
+  /** Past `accountDelayAfter` failures, one attempt per delay (1 s, doubling, capped). */
+  private async takeDelaySlot(acct: string, attempts: number): Promise<Limited | false> {
+    const over = attempts - this.config.accountDelayAfter;
+    if (over <= 0) return false;
+    const slot = await this.accountDelay.consume(acct, 1, Math.min(2 ** (over - 1), this.maxDelaySeconds));
+    return slot.limited && limited("account-delay", slot.msBeforeNext);
+  }
+
+  /** Takes back what `check` reserved, for an attempt whose password was not checked after all. */
+  async release(s: Subject): Promise<void> {
+    await Promise.all([this.ipFailures.reward(s.ip), this.accountIpFailures.reward(pairKey(s)), this.accountFailures.reward(accountKey(s))]);
+  }
+
+  /**
+   * After the password was checked (unknown accounts count as wrong passwords). A failure was
+   * counted by `check` already; a success resets the account's failure state and gives the IP
+   * its point back.
+   */
+  async recordPassword(s: Subject, success: boolean, checked: Allowed): Promise<void> {
+    const acct = accountKey(s);
+    const pair = pairKey(s);
+    if (success) {
+      const resets = [this.ipFailures.reward(s.ip), this.accountIpFailures.delete(pair), this.accountFailures.delete(acct)];
+      if (!checked.clean) resets.push(this.accountIpBlocks.delete(pair), this.accountDelay.delete(acct));
+      await Promise.all(resets);
+      return;
+    }
+    if (checked.tries >= this.config.accountIpFailures) {
       // Escalate: 1st block first, then doubling, capped; the counter keeps the pair blocked.
       const blocks = (await this.accountIpBlocks.consume(pair)).consumed;
       const { firstSeconds, maxSeconds } = this.config.accountIpBlock;
       await this.accountIpFailures.block(pair, Math.min(firstSeconds * 2 ** (blocks - 1), maxSeconds));
     }
-    const over = total.consumed - this.config.accountDelayAfter;
-    if (over > 0) await this.accountDelay.block(acct, Math.min(2 ** (over - 1), this.maxDelaySeconds));
   }
 
-  /** Before checking a second-factor code for an account. */
+  /** Before checking a second-factor code for an account: reserves the attempt as a failure. */
   async checkSecondFactor(accountId: string): Promise<Decision> {
-    const state = await this.secondFactor.get(accountId);
-    return state && state.consumed >= this.secondFactor.points ? limited("second-factor", state.msBeforeNext) : ALLOWED;
+    const state = await this.secondFactor.consume(accountId);
+    if (state.limited) return limited("second-factor", state.msBeforeNext); // not counted
+    return { limited: false, suspect: state.consumed > 1, clean: state.consumed === 1, tries: state.consumed };
   }
 
+  /** A success resets the count; a failure was counted by `checkSecondFactor`. */
   async recordSecondFactor(accountId: string, success: boolean): Promise<void> {
     if (success) await this.secondFactor.delete(accountId);
-    else await this.secondFactor.consume(accountId);
+  }
+
+  /** Takes back a second-factor attempt whose code was not checked after all. */
+  async releaseSecondFactor(accountId: string): Promise<void> {
+    await this.secondFactor.reward(accountId);
   }
 
   /** Counts an SMS about to be sent to an account's phone. */
-  async sms(accountId: string, phone: string): Promise<Decision> {
+  async sms(accountId: string, phone: string): Promise<Limited | { limited: false }> {
     const [acct, phoneState] = await Promise.all([this.smsAccount.consume(accountId), this.smsPhone.consume(phone)]);
     if (acct.limited) return limited("sms-account", acct.msBeforeNext);
     if (phoneState.limited) return limited("sms-phone", phoneState.msBeforeNext);
-    return ALLOWED;
+    return { limited: false };
   }
 
   /** An SMS that could not be sent does not count (the user may retry at once). */
@@ -146,3 +174,4 @@ export class SignInLimits {
 }
 
 const accountKey = (s: Subject) => `${s.appId}|${s.login}`;
+const pairKey = (s: Subject) => `${accountKey(s)}|${s.ip}`;

@@ -70,10 +70,16 @@ export class SignIn {
       if (account) ({ ok: matches, needsRehash } = await this.hasher.verify(account.passwordHash, secret, priority));
       else matches = await this.hasher.verifyDummy(secret, priority);
     } catch (err) {
+      // The password was not checked: the attempt does not count (a failing release is then one failure too many).
+      await this.limits.release(subject).catch((e: unknown) => this.log.warn({ err: e }, "limit reservation not released"));
       if (!(err instanceof HashPoolBusy)) throw err;
       return this.refuse(c, failureOf("BUSY", { retryAfterSeconds: 1 }), "sign_in.busy");
     }
-    await this.limits.recordPassword(subject, matches, decision);
+    if (matches) {
+      // Not awaited: the release goes out with the session write, not in a round trip of its own.
+      // Should it fail, the attempt stays counted as a failure (stricter, never looser).
+      this.limits.recordPassword(subject, true, decision).catch((err: unknown) => this.log.warn({ err }, "limit reservation not released"));
+    } else await this.limits.recordPassword(subject, false, decision);
     if (!account || !matches) {
       const why = account ? "wrong_password" : "unknown_account";
       return this.refuse(c, failureOf("INVALID_CREDENTIALS"), "sign_in.failure", account?.id, why);
@@ -87,7 +93,13 @@ export class SignIn {
   async checkSecondFactor(c: Who, account: Account, verify: () => Promise<"ok" | "invalid" | "replayed">): Promise<Result<Account>> {
     const decision = await this.limits.checkSecondFactor(account.id);
     if (decision.limited) return this.refuse(c, tooMany(decision), "sign_in.blocked", account.id, decision.limiter);
-    const outcome = await verify();
+    let outcome: Awaited<ReturnType<typeof verify>>;
+    try {
+      outcome = await verify();
+    } catch (err) {
+      await this.limits.releaseSecondFactor(account.id).catch((e: unknown) => this.log.warn({ err: e }, "limit reservation not released"));
+      throw err;
+    }
     await this.limits.recordSecondFactor(account.id, outcome === "ok");
     if (outcome !== "ok") return this.refuse(c, failureOf("INVALID_SECOND_FACTOR"), "second_factor.failure", account.id, outcome);
     return this.succeed(c, account);
@@ -117,11 +129,20 @@ export class SignIn {
   /** `signIn` while the app is still being looked up (see ByAppId). */
   async signInById(req: ByAppId<SignInRequest>): Promise<Result<Account>> {
     const subject = subjectOf(req.ctx, req.appId, req.login);
-    const [app, decision] = await Promise.all([req.app, this.limits.check(subject)]);
-    if (!app) return fail("APP_DELETED");
-    const c = { ...req, app };
-    const appState = checkApp(app);
-    if (!appState.ok) return this.refuse(c, appState.failure, "sign_in.failure", undefined, app.status);
+    const checking = this.limits.check(subject); // issued in the same tick as the app lookup
+    checking.catch(() => {}); // its failure is awaited below, after the lookup's
+    const app = await req.app.catch(async (err: unknown) => {
+      const d = await checking.catch(() => null);
+      if (d && !d.limited) await this.limits.release(subject).catch(() => {}); // the error is what matters
+      throw err;
+    });
+    const decision = await checking;
+    const appState = app ? checkApp(app) : fail("APP_DELETED");
+    if (!appState.ok) {
+      if (!decision.limited) await this.limits.release(subject); // no password was checked
+      return app ? this.refuse({ ...req, app }, appState.failure, "sign_in.failure", undefined, app.status) : appState;
+    }
+    const c = { ...req, app: appState.value };
     return this.secondStep(c, await this.checkPasswordWithin(c, subject, decision));
   }
 
