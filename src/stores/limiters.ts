@@ -1,5 +1,8 @@
 // The core's Limiter on rate-limiter-flexible: RateLimiterRedis (shared by every instance;
 // refuses at once while Redis is down) or RateLimiterMemory (embedded default).
+import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from "rate-limiter-flexible";
+import { StoreUnavailable } from "../core/ephemeral.js";
+import type { Limiter, LimiterFactory, LimiterSpec, LimiterState } from "../core/limits/limiter.js";
 import type { RedisClient } from "./redis/target.js";
 
 // The library's counting script, changed so that a refused attempt is not counted: an increment
@@ -27,9 +30,6 @@ return {consumed, ttl}`;
 // sends on its own; a script call is auto-pipelined with the request's other commands.
 const STATE = "return {redis.call('GET', KEYS[1]), redis.call('PTTL', KEYS[1])}";
 type WithState = RedisClient & { limiterState(key: string): Promise<[string | null, number]> };
-import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from "rate-limiter-flexible";
-import { StoreUnavailable } from "../core/ephemeral.js";
-import type { Limiter, LimiterFactory, LimiterSpec, LimiterState } from "../core/limits/limiter.js";
 
 /** `redis`: the store's connection, which prefixes every key. */
 export function redisLimiters(redis: RedisClient): LimiterFactory {
