@@ -46,4 +46,13 @@ describe("Redis round trips", () => {
     expect(await roundTrips(async () => expect((await signIn("wrong")).json.error.code).toBe(10002))).toBe(2);
     expect(await roundTrips(async () => expect((await signIn()).json.ok).toBe(true))).toBe(2); // and resets it
   });
+
+  it("user.info with a session makes one: the session, its revocation time and the account's cache generation together", async () => {
+    const res = await signIn();
+    const cookie = res.headers.get("set-cookie")!.split(";")[0]!;
+    await post(`${svc.url}/api/user.info`, {}, { cookie }); // the account cache warms up
+    const trips: number[] = [];
+    for (let i = 0; i < 3; i++) trips.push(await roundTrips(async () => expect((await post(`${svc.url}/api/user.info`, {}, { cookie })).json.ok).toBe(true)));
+    expect(trips).toStrictEqual([1, 1, 1]);
+  });
 });

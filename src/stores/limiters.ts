@@ -52,12 +52,49 @@ export function redisLimiters(redis: RedisClient): LimiterFactory {
   };
 }
 
-/** In one process; a refused attempt's count is taken back at once (as the Redis script never writes it). */
+/**
+ * In one process. Each key's operations run one after another, so that a refused count is taken
+ * back, and a give-back checked, before anything else reads the key: the answers the Redis script gives.
+ */
 export function memoryLimiters(): LimiterFactory {
-  return (spec) => wrap(new RateLimiterMemory({ keyPrefix: spec.name, points: spec.points, duration: spec.durationSeconds }), spec, undefined, true);
+  return (spec) => {
+    const rl = new RateLimiterMemory({ keyPrefix: spec.name, points: spec.points, duration: spec.durationSeconds });
+    const inner = wrap(rl, spec);
+    const serial = perKeySerial();
+    return {
+      points: spec.points,
+      consume: (key, points = 1, seconds) =>
+        serial(key, async () => {
+          const r = await inner.consume(key, points, seconds);
+          if (r.limited) await rl.reward(key, points);
+          return r;
+        }),
+      reward: (key) =>
+        serial(key, async () => {
+          if (((await inner.get(key))?.consumed ?? 0) > 0) await inner.reward(key);
+        }),
+      get: (key) => serial(key, () => inner.get(key)),
+      block: (key, seconds) => serial(key, () => inner.block(key, seconds)),
+      delete: (key) => serial(key, () => inner.delete(key)),
+    };
+  };
 }
 
-function wrap(rl: RateLimiterAbstract, spec: LimiterSpec, read?: (key: string) => Promise<LimiterState | null>, uncountRefused = false): Limiter {
+function perKeySerial() {
+  const tails = new Map<string, Promise<void>>();
+  return <T>(key: string, op: () => Promise<T>): Promise<T> => {
+    const result = (tails.get(key) ?? Promise.resolve()).then(op);
+    const tail = result.then(
+      () => {},
+      () => {},
+    );
+    tails.set(key, tail);
+    void tail.then(() => tails.get(key) === tail && tails.delete(key));
+    return result;
+  };
+}
+
+function wrap(rl: RateLimiterAbstract, spec: LimiterSpec, read?: (key: string) => Promise<LimiterState | null>): Limiter {
   const state = (r: RateLimiterRes): LimiterState => ({ consumed: r.consumedPoints, msBeforeNext: r.msBeforeNext });
   // rate-limiter-flexible rejects with a RateLimiterRes when over the limit, with an Error when the store failed.
   const store = <T>(p: Promise<T>): Promise<T> =>
@@ -72,7 +109,6 @@ function wrap(rl: RateLimiterAbstract, spec: LimiterSpec, read?: (key: string) =
         return { ...state(await store(rl.consume(key, points, seconds === undefined ? {} : { customDuration: seconds }))), limited: false };
       } catch (err) {
         if (!(err instanceof RateLimiterRes)) throw err;
-        if (uncountRefused) await rl.reward(key, points);
         return { ...state(err), limited: true };
       }
     },

@@ -4,7 +4,7 @@ import { randomBytes } from "node:crypto";
 import type { Account, AccountStore } from "../accounts/account.js";
 import type { Clock } from "../clock.js";
 import type { EphemeralStore } from "../ephemeral.js";
-import type { SessionTokens, UserClaims } from "../tokens/session-token.js";
+import type { SessionClaims, SessionTokens, UserClaims } from "../tokens/session-token.js";
 import type { Revocations } from "./revocations.js";
 
 export interface Projection {
@@ -53,19 +53,25 @@ export class Sessions {
   /** A valid, unexpired token whose session still exists; null otherwise. */
   async authenticate(token: string): Promise<AuthenticatedSession | null> {
     const claims = await this.tokens.verify(token);
-    if (!claims) return null;
-    // One round trip: the session and the account's revocation time are read together.
-    const [record, revokedAt] = await Promise.all([this.read(claims.jti), this.revocations.revokedAt(claims.user.id)]);
-    if (!record || record.accountId !== claims.user.id || (record.startedAt ?? 0) <= revokedAt) return null;
-    return { accountId: record.accountId, sessionId: claims.jti };
+    return claims && this.live(claims);
   }
 
   /** The live, not deactivated account behind a token; null otherwise. */
   async account(token: string): Promise<Account | null> {
-    const session = await this.authenticate(token);
-    if (!session) return null;
-    const account = await this.accounts.findById(session.accountId);
-    return account && !account.deactivated ? account : null;
+    const claims = await this.tokens.verify(token);
+    if (!claims) return null;
+    // The account's (cached) read goes out with the session's, in the same round trip; a token
+    // whose session is gone costs one cache read for nothing.
+    const [session, account] = await Promise.all([this.live(claims), this.accounts.findById(claims.user.id)]);
+    return session && account && !account.deactivated ? account : null;
+  }
+
+  /** The session behind genuine claims, unless it ended or was revoked. */
+  private async live(claims: SessionClaims): Promise<AuthenticatedSession | null> {
+    // One round trip: the session and the account's revocation time are read together.
+    const [record, revokedAt] = await Promise.all([this.read(claims.jti), this.revocations.revokedAt(claims.user.id)]);
+    if (!record || record.accountId !== claims.user.id || (record.startedAt ?? 0) <= revokedAt) return null;
+    return { accountId: record.accountId, sessionId: claims.jti };
   }
 
   /** Replaces the token's session with a new one; null when it was already used, ended or revoked. */
