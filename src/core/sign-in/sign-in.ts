@@ -49,6 +49,9 @@ export class SignIn {
     private readonly log: Logger,
   ) {}
 
+  /** A reservation that could not be given back stays counted as a failure: logged, not fatal. */
+  private readonly unreleased = (err: unknown) => this.log.warn({ err }, "limit reservation not released");
+
   /** The first factor: the active app's account behind login and password. */
   async checkPassword(c: Credentials): Promise<Result<Account>> {
     const appState = checkApp(c.app);
@@ -71,14 +74,14 @@ export class SignIn {
       else matches = await this.hasher.verifyDummy(secret, priority);
     } catch (err) {
       // The password was not checked: the attempt does not count (a failing release is then one failure too many).
-      await this.limits.release(subject).catch((e: unknown) => this.log.warn({ err: e }, "limit reservation not released"));
+      await this.limits.release(subject).catch(this.unreleased);
       if (!(err instanceof HashPoolBusy)) throw err;
       return this.refuse(c, failureOf("BUSY", { retryAfterSeconds: 1 }), "sign_in.busy");
     }
     if (matches) {
       // Not awaited: the release goes out with the session write, not in a round trip of its own.
       // Should it fail, the attempt stays counted as a failure (stricter, never looser).
-      this.limits.recordPassword(subject, true, decision).catch((err: unknown) => this.log.warn({ err }, "limit reservation not released"));
+      this.limits.recordPassword(subject, true, decision).catch(this.unreleased);
     } else await this.limits.recordPassword(subject, false, decision);
     if (!account || !matches) {
       const why = account ? "wrong_password" : "unknown_account";
@@ -97,7 +100,7 @@ export class SignIn {
     try {
       outcome = await verify();
     } catch (err) {
-      await this.limits.releaseSecondFactor(account.id).catch((e: unknown) => this.log.warn({ err: e }, "limit reservation not released"));
+      await this.limits.releaseSecondFactor(account.id).catch(this.unreleased);
       throw err;
     }
     await this.limits.recordSecondFactor(account.id, outcome === "ok");
@@ -133,7 +136,7 @@ export class SignIn {
     checking.catch(() => {}); // its failure is awaited below, after the lookup's
     const app = await req.app.catch(async (err: unknown) => {
       const d = await checking.catch(() => null);
-      if (d && !d.limited) await this.limits.release(subject).catch(() => {}); // the error is what matters
+      if (d && !d.limited) await this.limits.release(subject).catch(this.unreleased);
       throw err;
     });
     const decision = await checking;
