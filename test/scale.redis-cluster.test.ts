@@ -19,7 +19,7 @@ describe("two instances on a Redis Cluster", () => {
 
   beforeAll(async () => {
     redis = await startRedisCluster(3, 1);
-    const env = { REDIS_URL: redis.url, LIMIT_ACCOUNT_IP_FAILURES: "3" };
+    const env = { REDIS_URL: redis.url, LIMIT_ACCOUNT_IP_FAILURES: "3", LIMIT_ACCOUNT_FAILURES: "4/3600", LIMIT_ACCOUNT_DELAY_AFTER: "100", TRUSTED_PROXIES: "127.0.0.1/32" };
     const started = await startTestInstances(2, env, [COYOTE, ROADRUNNER, ...COSYNC_USERS], COSYNC_APPS);
     [a, b] = started.instances as [TestService, TestService];
     close = started.close;
@@ -71,6 +71,15 @@ describe("two instances on a Redis Cluster", () => {
     const answers = (await Promise.all(attempts)).map((r) => r.json.error.code).sort();
     expect(answers).toStrictEqual([10002, 10002, 10002, 10429, 10429, 10429, 10429, 10429]);
     expect((await signIn(a, { user: "coyote", password: COYOTE.password })).json.error.code).toBe(10429);
+  });
+
+  it("the per-account limit of 4 across IPs allows exactly 4 failures across both, even all at once", async () => {
+    // An unknown login is limited exactly like an account.
+    const attempts = Array.from({ length: 10 }, (_, i) =>
+      post(`${[a, b][i % 2]!.url}/api/session.setCookie`, { user: "nobody", password: "x" }, { "x-forwarded-for": `198.51.100.${i + 1}` }),
+    );
+    const answers = (await Promise.all(attempts)).map((r) => r.json.error.code).sort();
+    expect(answers).toStrictEqual([...Array(4).fill(10002), ...Array(6).fill(10429)]);
   });
 
   it("a primary dies: sign-in waits out the failover or is refused retryably (10503), then works on both without a restart", async () => {
