@@ -3,7 +3,9 @@
 // (normalised), not the account id, so a blocked answer looks the same for accounts that do not
 // exist. The per-account limit across IPs is a progressive delay capped so that at most
 // `accountFailures.points` attempts fit in its window (NIST 800-63B 5.2.2) without a hard lock.
-import type { Limiter, LimiterFactory, Rate } from "./limiter.js";
+import type { Limiter, LimiterFactory, LimiterState, Rate } from "./limiter.js";
+
+type LimiterResult = LimiterState & { limited: boolean };
 
 export interface LimitsConfig {
   ipRequests: Rate;
@@ -35,6 +37,8 @@ export type Limited = { limited: true; limiter: string; retryAfterSeconds: numbe
  */
 export type Allowed = { limited: false; suspect: boolean; clean: boolean; tries: number };
 export type Decision = Allowed | Limited;
+/** For counters without a password check behind them (second-factor codes, SMS sends). */
+export type Verdict = Limited | { limited: false };
 
 const limited = (limiter: string, ms: number): Limited => ({ limiter, limited: true, retryAfterSeconds: Math.max(1, Math.ceil(ms / 1000)) });
 
@@ -80,15 +84,14 @@ export class SignInLimits {
    */
   async check(s: Subject): Promise<Decision> {
     const acct = accountKey(s);
-    const pair = pairKey(s);
-    const [app, ip, ipFail, tries, total, delay] = await Promise.all([
+    const reservations = this.reservations(s);
+    const [app, ip, delay, ...reserved] = await Promise.all([
       this.app.consume(s.appId),
       this.ipRequests.consume(s.ip),
-      this.ipFailures.consume(s.ip),
-      this.accountIpFailures.consume(pair),
-      this.accountFailures.consume(acct),
       this.accountDelay.get(acct),
+      ...reservations.map(([limiter, key]) => limiter.consume(key)),
     ]);
+    const [ipFail, tries, total] = reserved as [LimiterResult, LimiterResult, LimiterResult];
     const refusal =
       (app.limited && limited("app", app.msBeforeNext)) ||
       (ip.limited && limited("ip", ip.msBeforeNext)) ||
@@ -99,8 +102,7 @@ export class SignInLimits {
       (total.limited && limited("account", total.msBeforeNext)) ||
       (await this.takeDelaySlot(acct, total.consumed));
     if (refusal) {
-      const granted: Array<[Limiter, string, { limited: boolean }]> = [[this.ipFailures, s.ip, ipFail], [this.accountIpFailures, pair, tries], [this.accountFailures, acct, total]];
-      await Promise.all(granted.filter(([, , r]) => !r.limited).map(([limiter, key]) => limiter.reward(key)));
+      await Promise.all(reservations.filter((_, i) => !reserved[i]!.limited).map(([limiter, key]) => limiter.reward(key)));
       return refusal;
     }
     const suspect = ipFail.consumed > 1 || total.consumed > 1;
@@ -117,7 +119,16 @@ export class SignInLimits {
 
   /** Takes back what `check` reserved, for an attempt whose password was not checked after all. */
   async release(s: Subject): Promise<void> {
-    await Promise.all([this.ipFailures.reward(s.ip), this.accountIpFailures.reward(pairKey(s)), this.accountFailures.reward(accountKey(s))]);
+    await Promise.all(this.reservations(s).map(([limiter, key]) => limiter.reward(key)));
+  }
+
+  /** The counters an attempt is reserved in, as failures: the IP's, the pair's, the account's. */
+  private reservations(s: Subject): Array<[Limiter, string]> {
+    return [
+      [this.ipFailures, s.ip],
+      [this.accountIpFailures, pairKey(s)],
+      [this.accountFailures, accountKey(s)],
+    ];
   }
 
   /**
@@ -143,10 +154,9 @@ export class SignInLimits {
   }
 
   /** Before checking a second-factor code for an account: reserves the attempt as a failure. */
-  async checkSecondFactor(accountId: string): Promise<Decision> {
+  async checkSecondFactor(accountId: string): Promise<Verdict> {
     const state = await this.secondFactor.consume(accountId);
-    if (state.limited) return limited("second-factor", state.msBeforeNext); // not counted
-    return { limited: false, suspect: state.consumed > 1, clean: state.consumed === 1, tries: state.consumed };
+    return state.limited ? limited("second-factor", state.msBeforeNext) : { limited: false }; // a refusal is not counted
   }
 
   /** A success resets the count; a failure was counted by `checkSecondFactor`. */
@@ -160,7 +170,7 @@ export class SignInLimits {
   }
 
   /** Counts an SMS about to be sent to an account's phone. */
-  async sms(accountId: string, phone: string): Promise<Limited | { limited: false }> {
+  async sms(accountId: string, phone: string): Promise<Verdict> {
     const [acct, phoneState] = await Promise.all([this.smsAccount.consume(accountId), this.smsPhone.consume(phone)]);
     if (acct.limited) return limited("sms-account", acct.msBeforeNext);
     if (phoneState.limited) return limited("sms-phone", phoneState.msBeforeNext);

@@ -132,14 +132,14 @@ export class SignIn {
   /** `signIn` while the app is still being looked up (see ByAppId). */
   async signInById(req: ByAppId<SignInRequest>): Promise<Result<Account>> {
     const subject = subjectOf(req.ctx, req.appId, req.login);
-    const checking = this.limits.check(subject); // issued in the same tick as the app lookup
-    checking.catch(() => {}); // its failure is awaited below, after the lookup's
-    const app = await req.app.catch(async (err: unknown) => {
-      const d = await checking.catch(() => null);
-      if (d && !d.limited) await this.limits.release(subject).catch(this.unreleased);
-      throw err;
-    });
-    const decision = await checking;
+    // The check goes out in the same tick as the app lookup; a failed lookup is the error to report.
+    const [lookup, checked] = await Promise.allSettled([req.app, this.limits.check(subject)]);
+    if (lookup.status === "rejected") {
+      if (checked.status === "fulfilled" && !checked.value.limited) await this.limits.release(subject).catch(this.unreleased);
+      throw lookup.reason;
+    }
+    if (checked.status === "rejected") throw checked.reason;
+    const [app, decision] = [lookup.value, checked.value];
     const appState = app ? checkApp(app) : fail("APP_DELETED");
     if (!appState.ok) {
       if (!decision.limited) await this.limits.release(subject); // no password was checked
