@@ -42,8 +42,8 @@ import { openDatabase, type Database } from "./stores/postgres/database.js";
 import { PostgresKeyStore } from "./stores/postgres/keys.js";
 import { migrate } from "./stores/postgres/migrations.js";
 import { RedisEphemeralStore } from "./stores/redis/ephemeral.js";
-import { cookiePolicy } from "./transport/connect/credentials.js";
-import { implementations } from "./transport/connect/routes.js";
+import { cookiePolicy } from "./transport/services/credentials.js";
+import { implementations } from "./transport/services/routes.js";
 import { createHandler } from "./transport/handler.js";
 import { listen } from "./transport/server.js";
 

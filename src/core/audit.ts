@@ -3,14 +3,7 @@
 import type { Clock } from "./clock.js";
 import type { EphemeralStore } from "./ephemeral.js";
 import type { Logger } from "./logger.js";
-
-/** Who is asking: filled in by the transport for every request. */
-export interface RequestContext {
-  surface: "yeep" | "cosync" | "rpc";
-  ip: string;
-  userAgent: string;
-  requestId: string;
-}
+import type { RequestContext } from "./request-context.js";
 
 export interface AuditEvent {
   event:
@@ -71,5 +64,3 @@ export class RecentAudit implements Audit {
 }
 
 const recentKey = (accountId: string) => `audit:${accountId}`;
-
-export const UNKNOWN_CONTEXT: RequestContext = { surface: "rpc", ip: "unknown", userAgent: "", requestId: "" };

@@ -4,7 +4,7 @@ import { ACCOUNT_ID_PATTERN, loginKey, type AccountStore, type NewAccount } from
 import type { AppStore, MetadataField, NewApp } from "./apps/app.js";
 import { E164 } from "./otp/sms.js";
 import type { PasswordHasher } from "./password/hasher.js";
-import { passwordSecret } from "./sign-in/sign-in.js";
+import { passwordSecret } from "./password/secret.js";
 import type { AppKeys } from "./tokens/app-tokens.js";
 
 export class BootstrapError extends Error {}

@@ -6,7 +6,7 @@ import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { randomUUID } from "node:crypto";
 import type { Logger } from "../core/logger.js";
 import type { Jwks } from "../core/tokens/jwks.js";
-import { routes, type AdminRoute, type Implementations } from "./connect/routes.js";
+import { routes, type AdminRoute, type Implementations } from "./services/routes.js";
 import { cosyncHandler, cosyncRoutes } from "./legacy/cosync-routes.js";
 import { sendJson, type Req, type Res } from "./legacy/http.js";
 import { legacyOpenApi, yeepOpenApi } from "./legacy/openapi.js";

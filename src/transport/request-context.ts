@@ -5,7 +5,7 @@ import { createContextKey } from "@connectrpc/connect";
 import { randomUUID } from "node:crypto";
 import ipaddr from "ipaddr.js";
 import proxyaddr from "proxy-addr";
-import { UNKNOWN_CONTEXT, type RequestContext } from "../core/audit.js";
+import { UNKNOWN_CONTEXT, type RequestContext } from "../core/request-context.js";
 import type { Req } from "./legacy/http.js";
 
 export const requestContextKey = createContextKey<RequestContext>(UNKNOWN_CONTEXT, { description: "request context" });

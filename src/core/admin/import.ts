@@ -4,7 +4,7 @@
 import { ACCOUNT_ID_PATTERN, loginKey, type AccountStore } from "../accounts/account.js";
 import type { App, AppStore } from "../apps/app.js";
 import { PasswordHasher } from "../password/hasher.js";
-import { passwordSecret } from "../sign-in/sign-in.js";
+import { passwordSecret } from "../password/secret.js";
 
 export interface ImportRecord {
   line: number;

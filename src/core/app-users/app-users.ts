@@ -6,13 +6,14 @@ import type { App, AppStore } from "../apps/app.js";
 import { fail, ok, type Result } from "../failure.js";
 import type { Logger } from "../logger.js";
 import { codeMatches, type Challenges } from "../otp/challenges.js";
-import type { Audit, RequestContext } from "../audit.js";
+import type { Audit } from "../audit.js";
+import type { RequestContext } from "../request-context.js";
 import type { SignInLimits } from "../limits/sign-in-limits.js";
 import type { SmsSender } from "../otp/sms.js";
 import { sendSms } from "../otp/sms-delivery.js";
 import { newTotpSecret, totpUri } from "../otp/totp.js";
 import type { Revocations } from "../sessions/revocations.js";
-import { checkApp } from "../sign-in/sign-in.js";
+import { checkApp } from "../apps/app.js";
 import type { AppTokens } from "../tokens/app-tokens.js";
 
 const PHONE_CODE_TTL_MS = 10 * 60 * 1000; // 800-63B: SMS codes live at most 10 minutes

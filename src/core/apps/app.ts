@@ -1,6 +1,7 @@
 // Apps (tenants): every account belongs to one. An app's token is stored only as a hash and
 // compared in constant time; its RS256 key pair signs the JWTs of its users.
 import { createHash, timingSafeEqual } from "node:crypto";
+import { fail, ok, type Result } from "../failure.js";
 
 export type AppStatus = "active" | "suspended" | "deleted";
 export type TwoFactorMode = "none" | "phone" | "google";
@@ -66,4 +67,11 @@ export function defaultApp(id: string): NewApp {
     passwordPrehash: "none",
     appToken: "",
   };
+}
+
+/** Only an active app signs anyone in: deleted and suspended ones are refused. */
+export function checkApp(app: App): Result<App> {
+  if (app.status === "deleted") return fail("APP_DELETED");
+  if (app.status === "suspended") return fail("APP_SUSPENDED");
+  return ok(app);
 }

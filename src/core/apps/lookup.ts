@@ -1,8 +1,7 @@
 // Which app a request is for: by its `app-token` (hashed, then compared in constant time),
 // refused when unknown (400), deleted (401) or suspended (402).
 import { fail, type Result } from "../failure.js";
-import { checkApp } from "../sign-in/sign-in.js";
-import { appTokenHash, sameTokenHash, type App, type AppStore } from "./app.js";
+import { appTokenHash, checkApp, sameTokenHash, type App, type AppStore } from "./app.js";
 
 export async function appForToken(apps: AppStore, token: string | null): Promise<Result<App>> {
   if (!token) return fail("INVALID_APP_TOKEN");

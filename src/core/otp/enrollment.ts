@@ -7,7 +7,7 @@ import type { EphemeralStore } from "../ephemeral.js";
 import { fail, ok, type Result } from "../failure.js";
 import type { AppStore } from "../apps/app.js";
 import type { PasswordHasher } from "../password/hasher.js";
-import { passwordSecret } from "../sign-in/sign-in.js";
+import { passwordSecret } from "../password/secret.js";
 import { newTotpSecret, totpUri, type TotpVerifier } from "./totp.js";
 
 const PENDING_TTL_MS = 15 * 60 * 1000;

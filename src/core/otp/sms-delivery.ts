@@ -2,7 +2,8 @@
 // failed send refunded to the limits and reported as retryable.
 import type { Account } from "../accounts/account.js";
 import type { App } from "../apps/app.js";
-import type { Audit, RequestContext } from "../audit.js";
+import type { Audit } from "../audit.js";
+import type { RequestContext } from "../request-context.js";
 import { fail, ok, type Result } from "../failure.js";
 import type { SignInLimits } from "../limits/sign-in-limits.js";
 import type { Logger } from "../logger.js";

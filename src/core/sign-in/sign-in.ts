@@ -1,19 +1,18 @@
 // The sign-in flow: app state, then the account (unknown accounts cost the same argon2
 // work), the password, the account state, then which second factor applies. Deactivation is
 // only revealed to someone who knows the password (the original told anyone).
-import { createHash } from "node:crypto";
 import { loginKey, type Account, type AccountStore } from "../accounts/account.js";
-import type { App } from "../apps/app.js";
-import type { Audit, RequestContext } from "../audit.js";
+import { checkApp, type App } from "../apps/app.js";
+import type { Audit } from "../audit.js";
+import type { RequestContext } from "../request-context.js";
 import { fail, failureOf, ok, type Failure, type Result } from "../failure.js";
 import type { Decision, Limited, SignInLimits, Subject } from "../limits/sign-in-limits.js";
 import type { Logger } from "../logger.js";
 import type { TotpVerifier } from "../otp/totp.js";
 import { HashPoolBusy } from "../password/hash-pool.js";
-import { normalizePassword, type PasswordHasher } from "../password/hasher.js";
+import type { PasswordHasher } from "../password/hasher.js";
+import { passwordSecret, type PasswordForm } from "../password/secret.js";
 
-/** How the client sent the password: as typed, or as Cosync clients do, lowercase md5 hex. */
-export type PasswordForm = "plain" | "md5hex";
 export type SecondFactorType = "TOTP" | "SMS";
 
 /** Who asks, for which app. */
@@ -181,12 +180,6 @@ export class SignIn {
 const subjectOf = (ctx: RequestContext, appId: string, login: string): Subject => ({ ip: ctx.ip, appId, login: loginKey(login) });
 const tooMany = (d: Limited): Failure => failureOf("TOO_MANY_ATTEMPTS", { retryAfterSeconds: d.retryAfterSeconds });
 
-export function checkApp(app: App): Result<App> {
-  if (app.status === "deleted") return fail("APP_DELETED");
-  if (app.status === "suspended") return fail("APP_SUSPENDED");
-  return ok(app);
-}
-
 /**
  * The second factor that applies: TOTP when the user has one (unless the app uses phone
  * two-factor), SMS when the app uses phone two-factor and the user turned it on for a verified phone.
@@ -194,11 +187,4 @@ export function checkApp(app: App): Result<App> {
 export function secondFactorFor(app: App, account: Account): SecondFactorType | null {
   if (app.twoFactor === "phone") return account.phoneTwoFactor && account.phoneVerified && account.phone ? "SMS" : null;
   return account.totpSecret ? "TOTP" : null;
-}
-
-/** What argon2 sees: md5 apps store argon2id(md5hex), so a typed password is md5'd here first. */
-export function passwordSecret(app: App, password: string, form: PasswordForm): string {
-  if (form === "md5hex") return password.toLowerCase();
-  if (app.passwordPrehash === "md5") return createHash("md5").update(password, "utf8").digest("hex");
-  return normalizePassword(password);
 }

@@ -1,8 +1,8 @@
 // The Cosync-style REST surface: `/api/appuser/<method>` (JSON or form-urlencoded bodies;
 // getUser also as GET), answered in the Cosync envelope by the same implementation as the RPCs.
 import type { Logger } from "../../core/logger.js";
-import { failureOf } from "../connect/errors.js";
-import type { Implementations } from "../connect/routes.js";
+import { failureThrown } from "../services/errors.js";
+import type { Implementations } from "../services/routes.js";
 import {
   COSYNC_INTERNAL,
   COSYNC_METHOD_NOT_ALLOWED,
@@ -44,7 +44,7 @@ export function cosyncHandler(table: Map<string, LegacyRoute>, opts: { maxBodyBy
     try {
       sendJson(res, 200, (await invoke(route, input, req, res, "cosync", opts)).json);
     } catch (err) {
-      const failure = failureOf(err);
+      const failure = failureThrown(err);
       if (!failure) opts.log.error({ err, path, requestId: req.headers["x-request-id"] }, "unexpected error in legacy handler");
       answer(res, failure ? cosyncFailure(failure) : COSYNC_INTERNAL);
     }

@@ -5,7 +5,7 @@ import { create, fromJson, ScalarType, toJson, type DescMessage, type DescMethod
 import { Code, ConnectError, createContextValues, createHandlerContext } from "@connectrpc/connect";
 import type { Metrics } from "../../observability/metrics.js";
 import { requestContext, requestContextKey, type TrustFn } from "../request-context.js";
-import type { Implementations } from "../connect/routes.js";
+import type { Implementations } from "../services/routes.js";
 import { toHeaders, type Req, type Res } from "./http.js";
 
 type Unary = (req: unknown, ctx: ReturnType<typeof createHandlerContext>) => Promise<Record<string, unknown>>;

@@ -2,8 +2,8 @@
 // answered in the Yeep envelope by the same implementations as the RPCs.
 import { ConnectError } from "@connectrpc/connect";
 import type { Logger } from "../../core/logger.js";
-import { failureOf } from "../connect/errors.js";
-import type { Implementations } from "../connect/routes.js";
+import { failureThrown } from "../services/errors.js";
+import type { Implementations } from "../services/routes.js";
 import { BodyTooLarge, readBody, sendJson, type Req, type Res } from "./http.js";
 import { decodeInput, InvalidBody, invoke, legacyRoutes, type InvokeOptions, type LegacyRoute } from "./invoke.js";
 import {
@@ -54,7 +54,7 @@ export function yeepHandler(table: Map<string, LegacyRoute>, opts: { maxBodyByte
       const { json, setCookie } = await invoke(route, input, req, res, "yeep", opts);
       sendJson(res, 200, yeepOk(json), setCookie.length ? { "set-cookie": setCookie } : {});
     } catch (err) {
-      const failure = failureOf(err);
+      const failure = failureThrown(err);
       if (failure) sendJson(res, 200, yeepFailure(failure));
       else if (err instanceof ConnectError) sendJson(res, 200, yeepFromConnectError(err));
       else {

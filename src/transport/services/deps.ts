@@ -1,7 +1,8 @@
 // What the Connect service implementations are built from (wired in src/service.ts).
 import type { HandlerContext } from "@connectrpc/connect";
 import type { AccountStore } from "../../core/accounts/account.js";
-import type { Audit, RequestContext } from "../../core/audit.js";
+import type { Audit } from "../../core/audit.js";
+import type { RequestContext } from "../../core/request-context.js";
 import type { Metrics } from "../../observability/metrics.js";
 import { requestContextKey } from "../request-context.js";
 import type { AppUsers } from "../../core/app-users/app-users.js";

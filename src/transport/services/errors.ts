@@ -59,6 +59,6 @@ export function reject(reason: FailureReason, extra: Partial<Omit<Failure, "reas
 }
 
 /** The core failure behind an error thrown by a service implementation, if any. */
-export function failureOf(err: unknown): Failure | null {
+export function failureThrown(err: unknown): Failure | null {
   return err instanceof ConnectError && isFailure(err.cause) ? err.cause : null;
 }

@@ -12,7 +12,7 @@ import type { RecentAudit } from "../../core/audit.js";
 import { newTotpSecret, totpUri } from "../../core/otp/totp.js";
 import type { PasswordHasher } from "../../core/password/hasher.js";
 import type { Revocations } from "../../core/sessions/revocations.js";
-import { passwordSecret } from "../../core/sign-in/sign-in.js";
+import { passwordSecret } from "../../core/password/secret.js";
 import type { AppKeys } from "../../core/tokens/app-tokens.js";
 import type { KeyRing } from "../../core/tokens/key-ring.js";
 
