@@ -7,11 +7,11 @@ import { randomUUID } from "node:crypto";
 import type { Logger } from "../core/logger.js";
 import type { Jwks } from "../core/tokens/jwks.js";
 import { routes, type AdminRoute, type Implementations } from "./services/routes.js";
-import { cosyncHandler, cosyncRoutes } from "./legacy/cosync-routes.js";
 import { sendJson, type Req, type Res } from "./legacy/http.js";
 import { legacyOpenApi, yeepOpenApi } from "./legacy/openapi.js";
+import { legacyHandler } from "./legacy/pipeline.js";
+import { LEGACY_ROUTES } from "./legacy/route-table.js";
 import { YEEP_NOT_FOUND } from "./legacy/yeep-envelope.js";
-import { yeepHandler, yeepRoutes } from "./legacy/yeep-routes.js";
 import { requestContext, requestContextKey, type TrustFn } from "./request-context.js";
 import { applyCors } from "./cors.js";
 import type { Readiness } from "./readiness.js";
@@ -31,12 +31,9 @@ export interface HandlerOptions {
 }
 
 export function createHandler(impls: Implementations, opts: HandlerOptions): Handler {
-  const table = yeepRoutes(impls);
-  const yeep = yeepHandler(table, opts);
-  const cosyncTable = cosyncRoutes(impls);
-  const cosync = cosyncHandler(cosyncTable, opts);
-  const openapi = legacyOpenApi(table.values(), cosyncTable.values(), opts.version);
-  const docs = yeepOpenApi(table.values(), opts.version);
+  const legacy = legacyHandler(LEGACY_ROUTES, impls, opts);
+  const openapi = legacyOpenApi(LEGACY_ROUTES, opts.version);
+  const docs = yeepOpenApi(LEGACY_ROUTES, opts.version);
   const page = webPage();
 
   const fallback = async (req: Req, res: Res) => {
@@ -63,7 +60,7 @@ export function createHandler(impls: Implementations, opts: HandlerOptions): Han
     if (path === "/.well-known/jwks.json" && (req.method === "GET" || req.method === "HEAD")) {
       return sendJson(res, 200, await opts.jwks.keys(), { "cache-control": "public, max-age=300" });
     }
-    if ((await yeep(req, res, path)) || (await cosync(req, res, path))) return;
+    if (await legacy(req, res, path)) return;
     sendJson(res, 404, path.startsWith("/api/") ? YEEP_NOT_FOUND : { code: "not_found", message: "Not found" });
   };
 

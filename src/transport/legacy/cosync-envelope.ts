@@ -1,7 +1,7 @@
-// The Cosync envelope, rendered here and nowhere else: success bodies are the result itself
-// (never with a `code` key: the JS client treats any body with `code` as an error); errors are
-// HTTP 400 (500 for internal ones) with {code, message}, the Cosync numbers in one table.
+// The Cosync envelope, rendered here only: a success body is the result alone (a `code` key would make the
+// JS client see an error); errors are {code, message} with HTTP 400 (500 internal), the codes in one table.
 import type { Failure, FailureReason } from "../../core/failure.js";
+import type { Answer, Envelope } from "./pipeline.js";
 
 const COSYNC_CODES: Record<FailureReason, number> = {
   INVALID_REQUEST: 403, // 602 when a field is present but invalid (see cosyncFailure)
@@ -34,13 +34,7 @@ const COSYNC_CODES: Record<FailureReason, number> = {
 // Retryable refusals keep their own HTTP status and say when to retry.
 const HTTP_STATUS: Partial<Record<FailureReason, number>> = { SMS_UNAVAILABLE: 500, TOO_MANY_ATTEMPTS: 429, BUSY: 503, SERVICE_UNAVAILABLE: 503 };
 
-export interface CosyncAnswer {
-  status: number;
-  body: { code: number; message: string };
-  headers: Record<string, string>;
-}
-
-export function cosyncFailure(f: Failure): CosyncAnswer {
+export function cosyncFailure(f: Failure): Answer {
   let code = COSYNC_CODES[f.reason];
   let message = f.message;
   if (f.reason === "INVALID_REQUEST" && f.fieldViolations?.length) {
@@ -53,7 +47,18 @@ export function cosyncFailure(f: Failure): CosyncAnswer {
   return { status: HTTP_STATUS[f.reason] ?? 400, body: { code, message }, headers };
 }
 
-export const cosyncInvalidData = (message: string): CosyncAnswer => ({ status: 400, body: { code: 602, message }, headers: {} });
-export const COSYNC_TOO_LARGE: CosyncAnswer = { status: 413, body: { code: 602, message: "Request body too large" }, headers: { connection: "close" } };
-export const COSYNC_INTERNAL: CosyncAnswer = { status: 500, body: { code: 500, message: "Internal server error" }, headers: {} };
-export const COSYNC_METHOD_NOT_ALLOWED: CosyncAnswer = { status: 405, body: { code: 403, message: "Method not allowed" }, headers: {} };
+export const cosyncInvalidData = (message: string): Answer => ({ status: 400, body: { code: 602, message }, headers: {} });
+export const COSYNC_TOO_LARGE: Answer = { status: 413, body: { code: 602, message: "Request body too large" }, headers: { connection: "close" } };
+export const COSYNC_INTERNAL: Answer = { status: 500, body: { code: 500, message: "Internal server error" }, headers: {} };
+export const COSYNC_METHOD_NOT_ALLOWED: Answer = { status: 405, body: { code: 403, message: "Method not allowed" }, headers: {} };
+
+// Cosync clients carry their tokens in the body, never in cookies: the result goes out alone.
+export const cosyncEnvelope: Envelope = {
+  allowForm: true,
+  ok: ({ json }) => ({ status: 200, body: json }),
+  failure: cosyncFailure,
+  invalidBody: cosyncInvalidData,
+  methodNotAllowed: COSYNC_METHOD_NOT_ALLOWED,
+  tooLarge: COSYNC_TOO_LARGE,
+  internal: COSYNC_INTERNAL,
+};

@@ -1,34 +1,22 @@
-// Shared by both legacy surfaces: a path table derived from the generated descriptors, request
-// bodies decoded into the RPC's input message, and a call of the very implementation the
-// Connect routes serve (connect's HandlerContext, so headers work the same way).
-import { create, fromJson, ScalarType, toJson, type DescMessage, type DescMethod, type DescService } from "@bufbuild/protobuf";
+// Shared by both legacy surfaces: the body decoded into the RPC's input message, and a call of the
+// implementation the Connect routes serve (through connect's HandlerContext, so headers work alike).
+import { create, fromJson, ScalarType, toJson, type DescMessage, type DescMethod } from "@bufbuild/protobuf";
 import { Code, ConnectError, createContextValues, createHandlerContext } from "@connectrpc/connect";
 import type { Metrics } from "../../observability/metrics.js";
 import { requestContext, requestContextKey, type TrustFn } from "../request-context.js";
 import type { Implementations } from "../services/routes.js";
 import { toHeaders, type Req, type Res } from "./http.js";
+import type { LegacyRoute } from "./route-table.js";
 
-type Unary = (req: unknown, ctx: ReturnType<typeof createHandlerContext>) => Promise<Record<string, unknown>>;
+export type Unary = (req: unknown, ctx: ReturnType<typeof createHandlerContext>) => Promise<Record<string, unknown>>;
 
-export interface LegacyRoute {
-  path: string;
-  service: DescService;
-  method: DescMethod & { input: DescMessage; output: DescMessage };
-  impl: Unary;
-}
-
-/** One route per method for which `pathOf` names a path. */
-export function legacyRoutes(impls: Implementations, pathOf: (service: DescService, method: DescMethod) => string | null) {
-  const table = new Map<string, LegacyRoute>();
-  for (const { service, impl } of impls) {
-    for (const method of service.methods) {
-      const path = pathOf(service, method);
-      if (!path) continue;
-      const fn = (impl as unknown as Record<string, Unary>)[method.localName]!.bind(impl);
-      table.set(path, { path, service, method: method as LegacyRoute["method"], impl: fn });
-    }
-  }
-  return table;
+/** The implementation of `method` among the services' (found once, when the routes are bound). */
+export function implementationOf(impls: Implementations, method: DescMethod): Unary {
+  const entry = impls.find((i) => i.service === method.parent);
+  const fn = entry && (entry.impl as unknown as Record<string, Unary | undefined>)[method.localName];
+  // A route without an implementation would answer 500 forever: refuse to start instead.
+  if (!entry || !fn) throw new Error(`no implementation of ${method.parent.typeName}.${method.name}`);
+  return fn.bind(entry.impl);
 }
 
 export class InvalidBody extends Error {
@@ -83,16 +71,16 @@ export interface Invoked {
   setCookie: string[];
 }
 
-/** Runs the implementation; its ConnectErrors propagate to the caller's envelope. */
 export interface InvokeOptions {
   trust: TrustFn;
   metrics: Metrics;
 }
 
-export async function invoke(route: LegacyRoute, input: unknown, req: Req, res: Res, surface: "yeep" | "cosync", opts: InvokeOptions): Promise<Invoked> {
-  const done = opts.metrics.time(surface, route.method.name);
+/** Runs the implementation, timed per surface; its errors propagate for the envelope to render. */
+export async function invoke(route: LegacyRoute, impl: Unary, input: unknown, req: Req, res: Res, opts: InvokeOptions): Promise<Invoked> {
+  const done = opts.metrics.time(route.envelope, route.method.name);
   try {
-    const result = await call(route, input, req, res, surface, opts.trust);
+    const result = await call(route, impl, input, req, res, opts.trust);
     done("ok");
     return result;
   } catch (err) {
@@ -101,12 +89,13 @@ export async function invoke(route: LegacyRoute, input: unknown, req: Req, res: 
   }
 }
 
-async function call(route: LegacyRoute, input: unknown, req: Req, res: Res, surface: "yeep" | "cosync", trust: TrustFn): Promise<Invoked> {
+async function call(route: LegacyRoute, impl: Unary, input: unknown, req: Req, res: Res, trust: TrustFn): Promise<Invoked> {
+  const { method, envelope: surface } = route;
   const abort = new AbortController();
   res.once("close", () => abort.abort());
   const ctx = createHandlerContext({
-    service: route.service,
-    method: route.method,
+    service: method.parent,
+    method,
     protocolName: surface,
     contextValues: createContextValues().set(requestContextKey, requestContext(req, trust, surface)),
     requestMethod: req.method ?? "POST",
@@ -114,7 +103,7 @@ async function call(route: LegacyRoute, input: unknown, req: Req, res: Res, surf
     requestHeader: toHeaders(req),
     requestSignal: abort.signal,
   });
-  const output = await route.impl(input, ctx);
-  const json = toJson(route.method.output, create(route.method.output, output), { alwaysEmitImplicit: true }) as Record<string, unknown>;
+  const output = await impl(input, ctx);
+  const json = toJson(method.output, create(method.output, output), { alwaysEmitImplicit: true }) as Record<string, unknown>;
   return { json, setCookie: ctx.responseHeader.getSetCookie() };
 }

@@ -1,8 +1,7 @@
-// OpenAPI 3 documents of the legacy REST surfaces, derived from the proto descriptors (the
-// single description of the API). Yeep's JS client builds its API object from each
-// `paths["/api/<method>"].post.operationId`, so these must equal the method names.
+// OpenAPI 3 documents of the legacy REST surfaces: the route table's paths with schemas from the proto
+// descriptors. Yeep's JS client builds its API from each `post.operationId`, so these equal the method names.
 import { ScalarType, type DescField, type DescMessage } from "@bufbuild/protobuf";
-import type { LegacyRoute } from "./invoke.js";
+import type { EnvelopeName, LegacyRoute } from "./route-table.js";
 
 type Schema = Record<string, unknown>;
 
@@ -52,9 +51,11 @@ class Schemas {
   };
 }
 
-function yeepPaths(routes: Iterable<LegacyRoute>, schemas: Schemas): Record<string, object> {
+const only = (table: readonly LegacyRoute[], envelope: EnvelopeName) => table.filter((route) => route.envelope === envelope);
+
+function yeepPaths(table: readonly LegacyRoute[], schemas: Schemas): Record<string, object> {
   const paths: Record<string, object> = {};
-  for (const { path, method } of routes) {
+  for (const { path, method } of only(table, "yeep")) {
     const operationId = path.slice("/api/".length);
     const output = messageSchema(method.output, schemas.ref);
     paths[path] = {
@@ -84,23 +85,18 @@ function yeepPaths(routes: Iterable<LegacyRoute>, schemas: Schemas): Record<stri
   return paths;
 }
 
-// Login and LoginComplete name the app by `app-token`; the user methods authenticate by `access-token`.
-const APP_TOKEN_METHODS = new Set(["login", "loginComplete"]);
-const GET_METHODS = new Set(["getUser"]);
-
-function cosyncPaths(routes: Iterable<LegacyRoute>, schemas: Schemas): Record<string, object> {
+function cosyncPaths(table: readonly LegacyRoute[], schemas: Schemas): Record<string, object> {
   const paths: Record<string, object> = {};
   const error = (description: string) => ({ description, content: { "application/json": { schema: { $ref: "#/components/schemas/CosyncError" } } } });
-  for (const { path, method } of routes) {
+  for (const { path, method, header, alsoGet } of only(table, "cosync")) {
     const name = method.localName;
-    const header = APP_TOKEN_METHODS.has(name) ? "app-token" : "access-token";
     const input = schemas.ref(method.input);
     const operation = {
       operationId: `appuser.${name}`,
       summary: `appuser/${name}`,
       tags: ["appuser"],
-      parameters: [{ name: header, in: "header", required: true, schema: { type: "string" } }],
-      ...(GET_METHODS.has(name)
+      parameters: header ? [{ name: header, in: "header", required: true, schema: { type: "string" } }] : [],
+      ...(alsoGet
         ? {}
         : { requestBody: { required: true, content: { "application/json": { schema: input }, "application/x-www-form-urlencoded": { schema: input } } } }),
       responses: {
@@ -111,22 +107,22 @@ function cosyncPaths(routes: Iterable<LegacyRoute>, schemas: Schemas): Record<st
         "503": error("Busy or temporarily unavailable; see Retry-After."),
       },
     };
-    paths[path] = GET_METHODS.has(name) ? { get: operation, post: operation } : { post: operation };
+    paths[path] = alsoGet ? { get: operation, post: operation } : { post: operation };
   }
   return paths;
 }
 
 /** The Yeep-style part alone (GET /api/docs; Yeep's JS client reads it). */
-export function yeepOpenApi(routes: Iterable<LegacyRoute>, version: string): object {
+export function yeepOpenApi(table: readonly LegacyRoute[], version: string): object {
   const schemas = new Schemas();
-  const paths = yeepPaths(routes, schemas);
+  const paths = yeepPaths(table, schemas);
   return { openapi: "3.0.3", info: { title: "Sign-in: Yeep-style session API", version }, paths, components: { schemas: schemas.all } };
 }
 
 /** Both legacy surfaces (GET /api/openapi.json). */
-export function legacyOpenApi(yeep: Iterable<LegacyRoute>, cosync: Iterable<LegacyRoute>, version: string): object {
+export function legacyOpenApi(table: readonly LegacyRoute[], version: string): object {
   const schemas = new Schemas();
-  const paths = { ...yeepPaths(yeep, schemas), ...cosyncPaths(cosync, schemas) };
+  const paths = { ...yeepPaths(table, schemas), ...cosyncPaths(table, schemas) };
   return {
     openapi: "3.0.3",
     info: { title: "Sign-in: legacy REST APIs (Yeep-style sessions, Cosync-style app users)", version },

@@ -2,6 +2,7 @@
 // `{ok: false, error: {code, message, ...}}`, with the Yeep error numbers in one table.
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Failure, FailureReason } from "../../core/failure.js";
+import type { Envelope } from "./pipeline.js";
 
 const YEEP_CODES: Record<FailureReason, number> = {
   INVALID_REQUEST: 400,
@@ -70,3 +71,15 @@ export const YEEP_TOO_LARGE = yeepError({ code: 413, message: "Request body too 
 export const YEEP_NOT_FOUND = yeepError({ code: 404, message: "Resource not found" });
 export const YEEP_METHOD_NOT_ALLOWED = yeepError({ code: 405, message: "Method not allowed; use POST" });
 export const YEEP_INTERNAL = yeepError({ code: 500, message: "Internal server error" });
+
+// Yeep clients read the outcome from the body, so everything is HTTP 200 but a wrong HTTP method.
+export const yeepEnvelope: Envelope = {
+  allowForm: false,
+  ok: ({ json, setCookie }) => ({ status: 200, body: yeepOk(json), headers: setCookie.length ? { "set-cookie": setCookie } : undefined }),
+  failure: (f) => ({ status: 200, body: yeepFailure(f) }),
+  invalidBody: (message, path) => ({ status: 200, body: yeepInvalidBody([{ message, path }]) }),
+  fromConnectError: (err) => ({ status: 200, body: yeepFromConnectError(err) }),
+  methodNotAllowed: { status: 405, body: YEEP_METHOD_NOT_ALLOWED, headers: { allow: "POST" } },
+  tooLarge: { status: 200, body: YEEP_TOO_LARGE, headers: { connection: "close" } },
+  internal: { status: 200, body: YEEP_INTERNAL },
+};

@@ -1,0 +1,71 @@
+// The one legacy pipeline (read body -> decode -> invoke -> render) for both REST surfaces; what
+// differs between them is only how answers look, and each route's envelope decides that.
+import { ConnectError } from "@connectrpc/connect";
+import type { Failure } from "../../core/failure.js";
+import type { Logger } from "../../core/logger.js";
+import { failureThrown } from "../services/errors.js";
+import type { Implementations } from "../services/routes.js";
+import { cosyncEnvelope } from "./cosync-envelope.js";
+import { BodyTooLarge, readBody, sendJson, type Req, type Res } from "./http.js";
+import { decodeInput, implementationOf, InvalidBody, invoke, type Invoked, type InvokeOptions } from "./invoke.js";
+import type { EnvelopeName, LegacyRoute } from "./route-table.js";
+import { yeepEnvelope } from "./yeep-envelope.js";
+
+export interface Answer {
+  status: number;
+  body: unknown;
+  headers?: Record<string, string | string[]>;
+}
+
+/** How one surface renders each outcome of the pipeline. */
+export interface Envelope {
+  /** Whether form-urlencoded bodies are accepted besides JSON. */
+  allowForm: boolean;
+  ok(result: Invoked): Answer;
+  failure(failure: Failure): Answer;
+  invalidBody(message: string, path: string[]): Answer;
+  /** RPC-layer errors that carry no Failure (a cancelled request); without it they are internal errors. */
+  fromConnectError?(err: ConnectError): Answer;
+  methodNotAllowed: Answer;
+  /** Should close the connection: the rest of the body is left unread rather than drained. */
+  tooLarge: Answer;
+  internal: Answer;
+}
+
+const ENVELOPES: Record<EnvelopeName, Envelope> = { yeep: yeepEnvelope, cosync: cosyncEnvelope };
+
+export type LegacyOptions = { maxBodyBytes: number; log: Logger } & InvokeOptions;
+
+/** Answers the table's paths (true), or leaves the request to the caller (false). */
+export function legacyHandler(table: readonly LegacyRoute[], impls: Implementations, opts: LegacyOptions) {
+  const byPath = new Map(table.map((route) => [route.path, { route, impl: implementationOf(impls, route.method), envelope: ENVELOPES[route.envelope] }]));
+  const send = (res: Res, a: Answer) => sendJson(res, a.status, a.body, a.headers);
+
+  return async function handle(req: Req, res: Res, path: string): Promise<boolean> {
+    const found = byPath.get(path);
+    if (!found) return false;
+    const { route, impl, envelope } = found;
+    if (req.method !== "POST" && !(req.method === "GET" && route.alsoGet)) return (send(res, envelope.methodNotAllowed), true);
+    let input: unknown;
+    try {
+      const body = req.method === "GET" ? Buffer.alloc(0) : await readBody(req, opts.maxBodyBytes);
+      input = decodeInput(route.method.input, body, req.headers["content-type"], envelope.allowForm);
+    } catch (err) {
+      if (err instanceof BodyTooLarge) return (send(res, envelope.tooLarge), true);
+      if (err instanceof InvalidBody) return (send(res, envelope.invalidBody(err.message, err.path)), true);
+      throw err;
+    }
+    try {
+      send(res, envelope.ok(await invoke(route, impl, input, req, res, opts)));
+    } catch (err) {
+      const failure = failureThrown(err);
+      if (failure) send(res, envelope.failure(failure));
+      else if (err instanceof ConnectError && envelope.fromConnectError) send(res, envelope.fromConnectError(err));
+      else {
+        opts.log.error({ err, path, requestId: req.headers["x-request-id"] }, "unexpected error in legacy handler");
+        send(res, envelope.internal);
+      }
+    }
+    return true;
+  };
+}
