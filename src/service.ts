@@ -20,7 +20,6 @@ import { trustProxies } from "./transport/request-context.js";
 import { defaultApp } from "./core/apps/app.js";
 import { Challenges } from "./core/otp/challenges.js";
 import { TotpEnrollment } from "./core/otp/enrollment.js";
-import { LoginTokens } from "./core/sign-in/login-tokens.js";
 import { AppKeys, AppTokens } from "./core/tokens/app-tokens.js";
 import { Jwks } from "./core/tokens/jwks.js";
 import { KeyCipher } from "./core/tokens/key-cipher.js";
@@ -126,7 +125,7 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
       log.info(applied, "bootstrap applied");
     }
 
-    const signIn = new SignIn(accounts, hasher, totp, limits, audit, log);
+    const signIn = new SignIn({ apps, accounts, hasher, totp, limits, challenges, sms, audit, log });
     const impls = implementations({
       accounts,
       apps,
@@ -134,7 +133,6 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
       signIn,
       sessions: new Sessions(store, accounts, tokens, clock, config.sessionTtlSeconds * 1000, revocations),
       enrollment: new TotpEnrollment(accounts, apps, store, totp, hasher, config.totpIssuer),
-      loginTokens: new LoginTokens(challenges, accounts, totp, sms, signIn, limits, audit, log),
       appTokens,
       appUsers: new AppUsers(apps, accounts, appTokens, challenges, sms, limits, audit, revocations, config.totpIssuer, log),
       cookie: cookiePolicy(config.cookieSecure),

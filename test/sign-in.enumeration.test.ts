@@ -1,22 +1,6 @@
 // Sign-in must not tell which accounts exist: unknown user and wrong password get the same
-// answer; deactivation is revealed only with the right password. Old hashes are upgraded.
-import { hash } from "@node-rs/argon2";
+// answer; deactivation is revealed only with the right password.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { defaultApp } from "../src/core/apps/app.js";
-import { loadConfig } from "../src/config.js";
-import { loggerAudit } from "../src/core/audit.js";
-import { UNKNOWN_CONTEXT } from "../src/core/request-context.js";
-import { ManualClock } from "../src/core/clock.js";
-import { SignInLimits } from "../src/core/limits/sign-in-limits.js";
-import { memoryLimiters } from "../src/stores/limiters.js";
-import { TotpVerifier } from "../src/core/otp/totp.js";
-import { PasswordHasher } from "../src/core/password/hasher.js";
-import { SignIn } from "../src/core/sign-in/sign-in.js";
-import { MemoryEphemeralStore } from "../src/stores/memory/ephemeral.js";
-import { PostgresAccountStore } from "../src/stores/postgres/accounts.js";
-import { PostgresAppStore } from "../src/stores/postgres/apps.js";
-import { openDatabase } from "../src/stores/postgres/database.js";
-import { migrate } from "../src/stores/postgres/migrations.js";
 import { COYOTE, post, startTestService, type TestService } from "./support/service.js";
 
 const SLEEPY = { id: "aaaaaaaaaaaaaaaaaaaaaaaa", username: "sleepy", email: "sleepy@acme.com", password: "zzz-zzz-zzz", deactivated: true };
@@ -58,40 +42,5 @@ describe("sign-in answers", () => {
     expect((await signIn("Jose\u0301", CAFE.password)).json.ok).toBe(true);
     // The password is normalised too (NFKC): the same typed password in NFD matches.
     expect((await signIn("jose.cafe@example.com", "cafe\u0301-au-lait")).json.ok).toBe(true);
-  });
-});
-
-describe("password hash upgrade", () => {
-  it("a hash with older argon2 parameters is re-hashed with the configured ones on a successful sign-in only", async () => {
-    const db = await openDatabase({ dataDir: "memory://", schema: "upgrade" });
-    await migrate(db);
-    const accounts = new PostgresAccountStore(db);
-    const apps = new PostgresAppStore(db);
-    const params = { memoryKiB: 19456, iterations: 2, parallelism: 1 };
-    const hasher = new PasswordHasher(params);
-    const store = new MemoryEphemeralStore(new ManualClock());
-    const silent = { info() {}, warn() {}, error() {} };
-    const limits = new SignInLimits(memoryLimiters(), loadConfig({}).limits);
-    const signIn = new SignIn(accounts, hasher, new TotpVerifier(store, new ManualClock()), limits, loggerAudit(silent), silent);
-    try {
-      const old = await hash(COYOTE.password, { algorithm: 2, memoryCost: 8192, timeCost: 1, parallelism: 1 } as never);
-      expect(old).toMatch(/^\$argon2id\$v=19\$m=8192,t=1,p=1\$/);
-      const app = defaultApp("default");
-      await apps.upsert(app);
-      await accounts.upsert({ id: COYOTE.id, appId: app.id, username: COYOTE.username, email: COYOTE.email, passwordHash: old });
-      const creds = (password: string) => ({ ctx: UNKNOWN_CONTEXT, app, login: "coyote", password, form: "plain" as const });
-
-      expect((await signIn.signIn(creds("wrong"))).ok).toBe(false);
-      expect((await accounts.findById(COYOTE.id))!.passwordHash).toBe(old);
-
-      expect((await signIn.signIn(creds(COYOTE.password))).ok).toBe(true);
-      const upgraded = (await accounts.findById(COYOTE.id))!.passwordHash;
-      expect(upgraded).toMatch(/^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
-      expect(await hasher.verify(upgraded, COYOTE.password)).toStrictEqual({ ok: true, needsRehash: false });
-      expect((await signIn.signIn(creds(COYOTE.password))).ok).toBe(true);
-    } finally {
-      await store.close();
-      await db.close();
-    }
   });
 });

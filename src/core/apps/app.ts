@@ -69,9 +69,13 @@ export function defaultApp(id: string): NewApp {
   };
 }
 
-/** Only an active app signs anyone in: deleted and suspended ones are refused. */
-export function checkApp(app: App): Result<App> {
+declare const checkedActive: unique symbol;
+/** An app `checkApp` found active: the only kind that signs anyone in. */
+export type ActiveApp = App & { readonly [checkedActive]: true };
+
+/** Deleted and suspended apps are refused. */
+export function checkApp(app: App): Result<ActiveApp> {
   if (app.status === "deleted") return fail("APP_DELETED");
   if (app.status === "suspended") return fail("APP_SUSPENDED");
-  return ok(app);
+  return ok(app as ActiveApp);
 }

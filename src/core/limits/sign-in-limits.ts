@@ -3,6 +3,8 @@
 // (normalised), not the account id, so a blocked answer looks the same for accounts that do not
 // exist. The per-account limit across IPs is a progressive delay capped so that at most
 // `accountFailures.points` attempts fit in its window (NIST 800-63B 5.2.2) without a hard lock.
+import { failureOf, type Failure } from "../failure.js";
+import type { Logger } from "../logger.js";
 import type { Limiter, LimiterFactory, LimiterState, Rate } from "./limiter.js";
 
 type LimiterResult = LimiterState & { limited: boolean };
@@ -41,6 +43,12 @@ export type Decision = Allowed | Limited;
 export type Verdict = Limited | { limited: false };
 
 const limited = (limiter: string, ms: number): Limited => ({ limiter, limited: true, retryAfterSeconds: Math.max(1, Math.ceil(ms / 1000)) });
+
+/** A reservation that could not be given back stays counted as a failure: logged, not fatal. */
+export const unreleasedReservation = (log: Logger) => (err: unknown) => log.warn({ err }, "limit reservation not released");
+
+/** The failure a refusal by a limit answers, with when to retry. */
+export const tooMany = (d: Limited): Failure => failureOf("TOO_MANY_ATTEMPTS", { retryAfterSeconds: d.retryAfterSeconds });
 
 export class SignInLimits {
   private readonly app: Limiter;

@@ -45,9 +45,10 @@ export class Sessions {
     private readonly revocations: Revocations,
   ) {}
 
-  start(account: Account, projection: Projection): Promise<IssuedSession> {
+  /** A new session, issued when the returned function is called (its write goes out at once). */
+  start(account: Account, projection: Projection): () => Promise<IssuedSession> {
     const now = this.clock.now();
-    return this.issue(account, { accountId: account.id, projection, startedAt: now, endsAt: now + this.sessionTtlMs });
+    return () => this.issue(account, { accountId: account.id, projection, startedAt: now, endsAt: now + this.sessionTtlMs });
   }
 
   /** A valid, unexpired token whose session still exists; null otherwise. */
@@ -99,8 +100,11 @@ export class Sessions {
   private async issue(account: Account, record: SessionRecord): Promise<IssuedSession> {
     const sessionId = randomBytes(24).toString("base64url");
     const ttlMs = record.endsAt - this.clock.now();
-    await this.store.set(key(sessionId), JSON.stringify(record), ttlMs);
-    const { token, expiresAt } = await this.tokens.sign(userClaims(account, record.projection), sessionId);
+    // The write is sent before the first await, in the same round trip as what the caller sends with it.
+    const [, { token, expiresAt }] = await Promise.all([
+      this.store.set(key(sessionId), JSON.stringify(record), ttlMs),
+      this.tokens.sign(userClaims(account, record.projection), sessionId),
+    ]);
     return { accountId: account.id, token, expiresAt, endsAt: new Date(record.endsAt) };
   }
 

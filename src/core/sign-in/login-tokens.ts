@@ -1,82 +1,67 @@
-// Two-step sign-in (Cosync-style): after the password, a login token stands for "password
-// checked, second factor pending". Ours is single use, expires after 5 minutes and dies after
-// 5 wrong codes (the original's was a reusable signed token with no expiry).
+// Login tokens (Cosync-style two-step sign-in) stand for "password checked, second factor
+// pending". Ours are single use, expire after 5 minutes and die after 5 wrong codes (the
+// original's was a reusable signed token with no expiry). Kept here; decided in sign-in.ts.
 import { randomBytes } from "node:crypto";
-import type { Account, AccountStore } from "../accounts/account.js";
+import type { Account } from "../accounts/account.js";
 import type { App } from "../apps/app.js";
-import { fail, ok, type Result } from "../failure.js";
+import type { Audit } from "../audit.js";
+import { ok, type Result } from "../failure.js";
+import type { SignInLimits } from "../limits/sign-in-limits.js";
 import type { Logger } from "../logger.js";
 import { codeMatches, type Challenges } from "../otp/challenges.js";
-import type { Audit } from "../audit.js";
-import type { RequestContext } from "../request-context.js";
-import type { SignInLimits } from "../limits/sign-in-limits.js";
 import type { SmsSender } from "../otp/sms.js";
 import { sendSms } from "../otp/sms-delivery.js";
-import type { TotpOutcome, TotpVerifier } from "../otp/totp.js";
-import type { SecondFactorType, SignIn } from "./sign-in.js";
+import type { RequestContext } from "../request-context.js";
+import type { CodeOutcome, SecondFactorType } from "./second-factor.js";
 
 export const LOGIN_TOKEN_TTL_MS = 5 * 60 * 1000;
 const TOKEN = /^[A-Za-z0-9_-]{43}$/;
 
-interface Pending {
+export interface PendingSignIn {
   appId: string;
   accountId: string;
   factor: SecondFactorType;
 }
 
+/** A code's outcome, or the token dead (used, expired, or out of attempts) before it could count. */
+export type Answer = CodeOutcome | "token_dead";
+
 export class LoginTokens {
   constructor(
     private readonly challenges: Challenges,
-    private readonly accounts: AccountStore,
-    private readonly totp: TotpVerifier,
-    private readonly sms: SmsSender,
-    private readonly signIn: SignIn,
-    private readonly limits: SignInLimits,
-    private readonly audit: Audit,
-    private readonly log: Logger,
+    private readonly sms: { sender: SmsSender; limits: SignInLimits; audit: Audit; log: Logger },
   ) {}
 
   /** A new login token; for SMS a fresh code is sent first (no token when it cannot be sent). */
   async start(ctx: RequestContext, app: App, account: Account, factor: SecondFactorType): Promise<Result<string>> {
     const token = randomBytes(32).toString("base64url");
-    if (factor === "SMS") {
-      const sent = await sendSms({ sms: this.sms, limits: this.limits, audit: this.audit, log: this.log }, ctx, app, account, account.phone!, "login", (code) =>
-        this.challenges.create<Pending>(key(token), { appId: app.id, accountId: account.id, factor }, LOGIN_TOKEN_TTL_MS, code),
-      );
-      if (!sent.ok) return sent;
-    } else {
-      await this.challenges.create<Pending>(key(token), { appId: app.id, accountId: account.id, factor }, LOGIN_TOKEN_TTL_MS);
+    const pending: PendingSignIn = { appId: app.id, accountId: account.id, factor };
+    if (factor !== "SMS") {
+      await this.challenges.create(key(token), pending, LOGIN_TOKEN_TTL_MS);
+      return ok(token);
     }
-    this.signIn.secondFactorRequired({ ctx, app }, account, factor);
-    return ok(token);
+    const { sender, ...rest } = this.sms;
+    const sent = await sendSms({ sms: sender, ...rest }, ctx, app, account, account.phone!, "login", (code) =>
+      this.challenges.create(key(token), pending, LOGIN_TOKEN_TTL_MS, code),
+    );
+    return sent.ok ? ok(token) : sent;
   }
 
-  /** The account, once, for the right code; INVALID_SECOND_FACTOR for a wrong one. */
-  async complete(ctx: RequestContext, app: App, token: string, code: string): Promise<Result<Account>> {
-    const misuse = (): Result<Account> => {
-      this.audit.record(ctx, { event: "login_token.invalid", appId: app.id });
-      return fail("INVALID_LOGIN_TOKEN");
-    };
-    if (!TOKEN.test(token)) return misuse();
-    const pending = await this.challenges.peek<Pending>(key(token));
-    if (!pending || pending.data.appId !== app.id) return misuse();
-    const account = await this.accounts.findById(pending.data.accountId);
-    if (!account) return misuse();
+  /** What a live token of this app stands for; null for anything else. */
+  async pending(token: string, appId: string): Promise<PendingSignIn | null> {
+    if (!TOKEN.test(token)) return null;
+    const challenge = await this.challenges.peek<PendingSignIn>(key(token));
+    return challenge?.data.appId === appId ? challenge.data : null;
+  }
 
-    let tokenDied = false;
-    const result = await this.signIn.checkSecondFactor({ ctx, app }, account, async () => {
-      let totp: TotpOutcome = "invalid";
-      const outcome = await this.challenges.attempt<Pending>(key(token), async (c) => {
-        if (c.data.factor === "SMS") return codeMatches(key(token), c, code);
-        totp = account.totpSecret ? await this.totp.verifyOnce(account.id, account.totpSecret, code) : "invalid";
-        return totp === "ok";
-      });
-      tokenDied = outcome.status === "invalid";
-      return outcome.status === "ok" ? "ok" : totp;
+  /** One code against the token: SMS codes against the sent one, TOTP codes through `totp`. Right: the token is spent. */
+  async answer(token: string, code: string, totp: (code: string) => Promise<CodeOutcome>): Promise<Answer> {
+    let outcome: CodeOutcome = "invalid";
+    const attempt = await this.challenges.attempt<PendingSignIn>(key(token), async (c) => {
+      outcome = c.data.factor === "SMS" ? (codeMatches(key(token), c, code) ? "ok" : "invalid") : await totp(code);
+      return outcome === "ok";
     });
-    if (tokenDied) return misuse();
-    if (result.ok && account.deactivated) return fail("ACCOUNT_DEACTIVATED");
-    return result;
+    return attempt.status === "invalid" ? "token_dead" : outcome;
   }
 }
 

@@ -1,190 +1,161 @@
-// The sign-in flow: app state, then the account (unknown accounts cost the same argon2
-// work), the password, the account state, then which second factor applies. Deactivation is
-// only revealed to someone who knows the password (the original told anyone).
-import { loginKey, type Account, type AccountStore } from "../accounts/account.js";
-import { checkApp, type App } from "../apps/app.js";
+// The sign-in use case, one for every surface (Yeep-style REST, Cosync-style REST, the RPCs):
+// the password step answers "signed in" or "second factor required", the completion step takes
+// a login token's code. The caller injects how its credentials are issued. Every decision is
+// made and audited here, once: each refusal with its reason, a success once the credentials exist.
+import type { Account, AccountStore } from "../accounts/account.js";
+import { appTokenHash, checkApp, sameTokenHash, type ActiveApp, type App, type AppStore } from "../apps/app.js";
 import type { Audit } from "../audit.js";
-import type { RequestContext } from "../request-context.js";
-import { fail, failureOf, ok, type Failure, type Result } from "../failure.js";
-import type { Decision, Limited, SignInLimits, Subject } from "../limits/sign-in-limits.js";
+import { failureOf, ok, type Result } from "../failure.js";
+import { unreleasedReservation, type SignInLimits } from "../limits/sign-in-limits.js";
 import type { Logger } from "../logger.js";
+import type { Challenges } from "../otp/challenges.js";
+import type { SmsSender } from "../otp/sms.js";
 import type { TotpVerifier } from "../otp/totp.js";
-import { HashPoolBusy } from "../password/hash-pool.js";
 import type { PasswordHasher } from "../password/hasher.js";
-import { passwordSecret, type PasswordForm } from "../password/secret.js";
+import type { RequestContext } from "../request-context.js";
+import { LoginTokens, type Answer } from "./login-tokens.js";
+import { PasswordCheck, type PasswordAttempt } from "./password-check.js";
+import { refusal, type Refusal } from "./refusal.js";
+import { SecondFactorCheck, secondFactorFor, type SecondFactorType } from "./second-factor.js";
 
-export type SecondFactorType = "TOTP" | "SMS";
-
-/** Who asks, for which app. */
-export interface Who {
-  ctx: RequestContext;
-  app: App;
-}
-
-export interface Credentials extends Who {
-  /** Username, email or handle as typed. */
-  login: string;
-  password: string;
-  form: PasswordForm;
-}
-
-export interface SignInRequest extends Credentials {
-  secondFactor?: { type: string; token: string };
-}
+export type { AppRef } from "./password-check.js";
+export type { SecondFactorType } from "./second-factor.js";
 
 /**
- * A request for an app known by id whose lookup is still under way: the lookup (a cache
- * generation read) and the limit check go to Redis together, in one round trip.
+ * Issues a surface's credentials (a session for the Yeep-style API, an app's jwt + access-token
+ * for app users), in two steps: first every check that can refuse the sign-in (a refusal, e.g.
+ * INVALID_METADATA, refuses it), then `deliver`, whose writes and signing can fail only by an
+ * outage. `deliver` is called together with the success's audit entry: a session write and that
+ * entry go to Redis in one round trip.
  */
-export type ByAppId<T extends Who> = Omit<T, "app"> & { appId: string; app: Promise<App | null> };
+export type Issue<C> = (account: Account, app: ActiveApp) => Promise<Result<Deliver<C>>>;
+export type Deliver<C> = () => Promise<C>;
+
+/** Credentials made in full by the first step (signed tokens, nothing to store). */
+export const delivered = <C>(issued: Result<C>): Result<Deliver<C>> => (issued.ok ? ok(() => Promise.resolve(issued.value)) : issued);
+
+export interface SignedIn<C> {
+  status: "signed_in";
+  account: Account;
+  credentials: C;
+}
+
+export interface SecondFactorRequired {
+  status: "second_factor_required";
+  factors: SecondFactorType[];
+  /** To complete with (`complete`), when the caller asked to continue with one. */
+  loginToken?: string;
+}
+
+export interface PasswordStep extends PasswordAttempt {
+  /** Yeep-style: the second factor sent with the password, in the same request. */
+  secondFactor?: { type: string; token: string };
+  /** Cosync-style: a pending second factor continues with a login token (an SMS code is sent). */
+  continueWithLoginToken?: boolean;
+}
+
+export interface CompletionStep {
+  ctx: RequestContext;
+  app: ActiveApp;
+  loginToken: string;
+  code: string;
+}
+
+export interface SignInDeps {
+  apps: AppStore;
+  accounts: AccountStore;
+  hasher: PasswordHasher;
+  totp: TotpVerifier;
+  limits: SignInLimits;
+  challenges: Challenges;
+  sms: SmsSender;
+  audit: Audit;
+  log: Logger;
+}
 
 export class SignIn {
-  constructor(
-    private readonly accounts: AccountStore,
-    private readonly hasher: PasswordHasher,
-    private readonly totp: TotpVerifier,
-    private readonly limits: SignInLimits,
-    private readonly audit: Audit,
-    private readonly log: Logger,
-  ) {}
+  private readonly passwords: PasswordCheck;
+  private readonly codes: SecondFactorCheck;
+  private readonly loginTokens: LoginTokens;
 
-  /** A reservation that could not be given back stays counted as a failure: logged, not fatal. */
-  private readonly unreleased = (err: unknown) => this.log.warn({ err }, "limit reservation not released");
-
-  /** The first factor: the active app's account behind login and password. */
-  async checkPassword(c: Credentials): Promise<Result<Account>> {
-    const appState = checkApp(c.app);
-    if (!appState.ok) return this.refuse(c, appState.failure, "sign_in.failure", undefined, c.app.status);
-    const subject = subjectOf(c.ctx, c.app.id, c.login);
-    return this.checkPasswordWithin(c, subject, await this.limits.check(subject));
+  constructor(private readonly deps: SignInDeps) {
+    const unreleased = unreleasedReservation(deps.log);
+    this.passwords = new PasswordCheck(deps.accounts, deps.hasher, deps.limits, deps.log, unreleased);
+    this.codes = new SecondFactorCheck(deps.limits, unreleased);
+    this.loginTokens = new LoginTokens(deps.challenges, { sender: deps.sms, limits: deps.limits, audit: deps.audit, log: deps.log });
   }
 
-  private async checkPasswordWithin(c: Credentials, subject: Subject, decision: Decision): Promise<Result<Account>> {
-    if (decision.limited) return this.refuse(c, tooMany(decision), "sign_in.blocked", undefined, decision.limiter);
-
-    const secret = passwordSecret(c.app, c.password, c.form);
-    let account: Account | null;
-    let matches: boolean;
-    let needsRehash = false;
-    const priority = decision.suspect ? "low" : "normal";
-    try {
-      account = await this.accounts.findByLogin(c.app.id, subject.login);
-      if (account) ({ ok: matches, needsRehash } = await this.hasher.verify(account.passwordHash, secret, priority));
-      else matches = await this.hasher.verifyDummy(secret, priority);
-    } catch (err) {
-      // The password was not checked: the attempt does not count (a failing release is then one failure too many).
-      await this.limits.release(subject).catch(this.unreleased);
-      if (!(err instanceof HashPoolBusy)) throw err;
-      return this.refuse(c, failureOf("BUSY", { retryAfterSeconds: 1 }), "sign_in.busy");
-    }
-    if (matches) {
-      // Not awaited: the release goes out with the session write, not in a round trip of its own.
-      // Should it fail, the attempt stays counted as a failure (stricter, never looser).
-      this.limits.recordPassword(subject, true, decision).catch(this.unreleased);
-    } else await this.limits.recordPassword(subject, false, decision);
-    if (!account || !matches) {
-      const why = account ? "wrong_password" : "unknown_account";
-      return this.refuse(c, failureOf("INVALID_CREDENTIALS"), "sign_in.failure", account?.id, why);
-    }
-    if (account.deactivated) return this.refuse(c, failureOf("ACCOUNT_DEACTIVATED"), "sign_in.failure", account.id, "deactivated");
-    if (needsRehash) await this.upgradeHash(account, secret);
-    return ok(account);
+  /** The active app an `app-token` names (hashed, then compared in constant time). */
+  async appForToken(ctx: RequestContext, token: string | null): Promise<Result<ActiveApp>> {
+    const hash = token ? appTokenHash(token) : "";
+    const app = hash ? await this.deps.apps.findByTokenHash(hash) : null;
+    // The index lookup compares hashes, which leaks nothing usable about the token; the stored
+    // hash is compared once more in constant time before it is trusted.
+    if (!app?.tokenHash || !sameTokenHash(app.tokenHash, hash)) return this.refuse(ctx, undefined, refusal(failureOf("INVALID_APP_TOKEN"), "sign_in.failure"));
+    const active = checkApp(app);
+    return active.ok ? active : this.refuse(ctx, app.id, refusal(active.failure, "sign_in.failure", app.status));
   }
 
-  /** Second-factor codes per account are limited too; `verify` runs only when allowed. */
-  async checkSecondFactor(c: Who, account: Account, verify: () => Promise<"ok" | "invalid" | "replayed">): Promise<Result<Account>> {
-    const decision = await this.limits.checkSecondFactor(account.id);
-    if (decision.limited) return this.refuse(c, tooMany(decision), "sign_in.blocked", account.id, decision.limiter);
-    let outcome: Awaited<ReturnType<typeof verify>>;
+  /** The first step: the password and, Yeep-style, a second factor sent with it. */
+  async withPassword<C>(step: PasswordStep, issue: Issue<C>): Promise<Result<SignedIn<C> | SecondFactorRequired>> {
+    const { ctx } = step;
+    const first = await this.passwords.check(step);
+    if (!first.ok) return this.refuse(ctx, step.app.id, first.refusal);
+    const { app, account } = first.value;
+    if (account.deactivated) return this.refuse(ctx, app.id, refusal(failureOf("ACCOUNT_DEACTIVATED"), "sign_in.failure", "deactivated", account.id));
+    const factor = secondFactorFor(app, account);
+    if (!factor) return this.finish(ctx, app, account, issue);
+    if (step.secondFactor) {
+      const { type, token } = step.secondFactor;
+      // SMS needs a sent code, which only the two-step (login token) flow has.
+      const code = await this.codes.check(account.id, async () =>
+        type === "TOTP" && factor === "TOTP" ? this.deps.totp.verifyOnce(account.id, account.totpSecret!, token) : "invalid",
+      );
+      return code.ok ? this.finish(ctx, app, account, issue) : this.refuse(ctx, app.id, code.refusal);
+    }
+    const loginToken = step.continueWithLoginToken ? await this.loginTokens.start(ctx, app, account, factor) : null;
+    if (loginToken && !loginToken.ok) return loginToken; // the SMS was refused or could not be sent (audited as such)
+    this.deps.audit.record(ctx, { event: "second_factor.required", appId: app.id, accountId: account.id, reason: factor });
+    return ok({ status: "second_factor_required", factors: [factor], loginToken: loginToken?.value });
+  }
+
+  /** The second step: a login token and its code (SMS or TOTP). */
+  async complete<C>(step: CompletionStep, issue: Issue<C>): Promise<Result<SignedIn<C>>> {
+    const { ctx, app } = step;
+    const misuse = () => this.refuse(ctx, app.id, refusal(failureOf("INVALID_LOGIN_TOKEN"), "login_token.invalid"));
+    const pending = await this.loginTokens.pending(step.loginToken, app.id);
+    const account = pending && (await this.deps.accounts.findById(pending.accountId));
+    if (!account) return misuse();
+    let answer: Answer | undefined;
+    const code = await this.codes.check(account.id, async () => {
+      answer = await this.loginTokens.answer(step.loginToken, step.code, (c) =>
+        account.totpSecret ? this.deps.totp.verifyOnce(account.id, account.totpSecret, c) : Promise.resolve("invalid"),
+      );
+      return answer === "token_dead" ? "invalid" : answer;
+    });
+    if (answer === "token_dead") return misuse();
+    if (!code.ok) return this.refuse(ctx, app.id, code.refusal);
+    if (account.deactivated) return this.refuse(ctx, app.id, refusal(failureOf("ACCOUNT_DEACTIVATED"), "sign_in.failure", "deactivated", account.id));
+    return this.finish(ctx, app, account, issue);
+  }
+
+  /** Issues the credentials; the success is audited once nothing can refuse it any more. */
+  private async finish<C>(ctx: RequestContext, app: ActiveApp, account: Account, issue: Issue<C>): Promise<Result<SignedIn<C>>> {
+    const issued = await issue(account, app);
+    if (!issued.ok) return this.refuse(ctx, app.id, refusal(issued.failure, "sign_in.failure", undefined, account.id));
+    const delivering = issued.value();
+    this.deps.audit.record(ctx, { event: "sign_in.success", appId: app.id, accountId: account.id });
     try {
-      outcome = await verify();
+      return ok({ status: "signed_in", account, credentials: await delivering });
     } catch (err) {
-      await this.limits.releaseSecondFactor(account.id).catch(this.unreleased);
+      // An outage (the caller gets its error), not a refusal; the audit trail says so.
+      this.deps.audit.record(ctx, { event: "sign_in.failure", appId: app.id, accountId: account.id, reason: "not_delivered" });
       throw err;
     }
-    await this.limits.recordSecondFactor(account.id, outcome === "ok");
-    if (outcome !== "ok") return this.refuse(c, failureOf("INVALID_SECOND_FACTOR"), "second_factor.failure", account.id, outcome);
-    return this.succeed(c, account);
   }
 
-  /** Records a completed sign-in. */
-  succeed(c: Who, account: Account): Result<Account> {
-    this.audit.record(c.ctx, { event: "sign_in.success", appId: c.app.id, accountId: account.id });
-    return ok(account);
+  private refuse(ctx: RequestContext, appId: string | undefined, r: Refusal): Result<never> {
+    this.deps.audit.record(ctx, { event: r.event, appId, accountId: r.accountId, reason: r.reason ?? r.failure.reason.toLowerCase() });
+    return { ok: false, failure: r.failure };
   }
-
-  private refuse(c: Who, failure: Failure, event: "sign_in.failure" | "sign_in.blocked" | "sign_in.busy" | "second_factor.failure", accountId?: string, reason?: string): Result<never> {
-    this.audit.record(c.ctx, { event, appId: c.app.id, accountId, reason: reason ?? failure.reason.toLowerCase() });
-    return { ok: false, failure };
-  }
-
-  /** Audit of a second factor being asked for. */
-  secondFactorRequired(c: Who, account: Account, factor: SecondFactorType): void {
-    this.audit.record(c.ctx, { event: "second_factor.required", appId: c.app.id, accountId: account.id, reason: factor });
-  }
-
-  /** Yeep-style: the password and, when one applies, a TOTP code in the same request. */
-  async signIn(req: SignInRequest): Promise<Result<Account>> {
-    return this.secondStep(req, await this.checkPassword(req));
-  }
-
-  /** `signIn` while the app is still being looked up (see ByAppId). */
-  async signInById(req: ByAppId<SignInRequest>): Promise<Result<Account>> {
-    const subject = subjectOf(req.ctx, req.appId, req.login);
-    // The check goes out in the same tick as the app lookup; a failed lookup is the error to report.
-    const [lookup, checked] = await Promise.allSettled([req.app, this.limits.check(subject)]);
-    if (lookup.status === "rejected") {
-      if (checked.status === "fulfilled" && !checked.value.limited) await this.limits.release(subject).catch(this.unreleased);
-      throw lookup.reason;
-    }
-    if (checked.status === "rejected") throw checked.reason;
-    const [app, decision] = [lookup.value, checked.value];
-    const appState = app ? checkApp(app) : fail("APP_DELETED");
-    if (!appState.ok) {
-      if (!decision.limited) await this.limits.release(subject); // no password was checked
-      return app ? this.refuse({ ...req, app }, appState.failure, "sign_in.failure", undefined, app.status) : appState;
-    }
-    const c = { ...req, app: appState.value };
-    return this.secondStep(c, await this.checkPasswordWithin(c, subject, decision));
-  }
-
-  private async secondStep(req: SignInRequest, first: Result<Account>): Promise<Result<Account>> {
-    if (!first.ok) return first;
-    const account = first.value;
-    const factor = secondFactorFor(req.app, account);
-    if (!factor) return this.succeed(req, account);
-    if (!req.secondFactor) {
-      this.secondFactorRequired(req, account, factor);
-      return fail("SECOND_FACTOR_REQUIRED", {
-        message: `User "${req.login}" has enabled MFA; please specify secondary authentication factor`,
-        applicableAuthFactorTypes: [factor],
-      });
-    }
-    const { type, token } = req.secondFactor;
-    // SMS needs a sent code, which only the two-step (login token) flow has.
-    return this.checkSecondFactor(req, account, async () =>
-      type === "TOTP" && factor === "TOTP" ? this.totp.verifyOnce(account.id, account.totpSecret!, token) : "invalid",
-    );
-  }
-
-  private async upgradeHash(account: Account, secret: string): Promise<void> {
-    try {
-      await this.accounts.setPasswordHash(account.id, await this.hasher.hash(secret));
-    } catch (err) {
-      // The sign-in itself succeeded; the upgrade is retried at the next one.
-      this.log.warn({ err, accountId: account.id }, "password hash upgrade failed");
-    }
-  }
-}
-
-const subjectOf = (ctx: RequestContext, appId: string, login: string): Subject => ({ ip: ctx.ip, appId, login: loginKey(login) });
-const tooMany = (d: Limited): Failure => failureOf("TOO_MANY_ATTEMPTS", { retryAfterSeconds: d.retryAfterSeconds });
-
-/**
- * The second factor that applies: TOTP when the user has one (unless the app uses phone
- * two-factor), SMS when the app uses phone two-factor and the user turned it on for a verified phone.
- */
-export function secondFactorFor(app: App, account: Account): SecondFactorType | null {
-  if (app.twoFactor === "phone") return account.phoneTwoFactor && account.phoneVerified && account.phone ? "SMS" : null;
-  return account.totpSecret ? "TOTP" : null;
 }

@@ -4,8 +4,8 @@ import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import { AppUserService } from "../../../gen/signin/appuser/v1/appuser_pb.js";
 import type { AppUser } from "../../core/app-users/app-users.js";
-import { appForToken } from "../../core/apps/lookup.js";
-import { secondFactorFor } from "../../core/sign-in/sign-in.js";
+import { delivered, type Issue } from "../../core/sign-in/sign-in.js";
+import type { AppUserTokens } from "../../core/tokens/app-tokens.js";
 import { E164 } from "../../core/otp/sms.js";
 import { who, type ServiceDeps } from "./deps.js";
 import { unwrap } from "./errors.js";
@@ -15,11 +15,12 @@ const MD5_HEX = /^[0-9a-fA-F]{32}$/;
 const CODE = /^\d{6}$/;
 
 export function appUserService(deps: ServiceDeps): ServiceImpl<typeof AppUserService> {
-  const appOf = async (ctx: HandlerContext) => unwrap(await appForToken(deps.apps, ctx.requestHeader.get("app-token")));
+  const appOf = async (ctx: HandlerContext) => unwrap(await deps.signIn.appForToken(who(ctx), ctx.requestHeader.get("app-token")));
   const userOf = async (ctx: HandlerContext): Promise<AppUser> =>
     unwrap(await deps.appUsers.fromAccessToken(ctx.requestHeader.get("access-token")));
   const checkCode = (field: string, code: string) =>
     new RequestCheck().text(field, code, 16).that(field, code === "" || CODE.test(code), `"${field}" must be six digits`).done();
+  const issueTokens: Issue<AppUserTokens> = async (account, app) => delivered(await deps.appTokens.issue(app, account));
 
   return {
     async login(req, ctx) {
@@ -29,21 +30,16 @@ export function appUserService(deps: ServiceDeps): ServiceImpl<typeof AppUserSer
         .text("password", req.password, 32)
         .that("password", req.password === "" || MD5_HEX.test(req.password), '"password" must be the MD5 hex of the password')
         .done();
-      const caller = { ctx: who(ctx), app };
-      const account = unwrap(await deps.signIn.checkPassword({ ...caller, login: req.handle, password: req.password, form: "md5hex" }));
-      const factor = secondFactorFor(app, account);
-      if (factor) return { loginToken: unwrap(await deps.loginTokens.start(caller.ctx, app, account, factor)) };
-      const { jwt, accessToken } = unwrap(await deps.appTokens.issue(app, account));
-      deps.signIn.succeed(caller, account);
-      return { jwt, accessToken };
+      const step = { ctx: who(ctx), app, login: req.handle, password: req.password, form: "md5hex" as const, continueWithLoginToken: true };
+      const outcome = unwrap(await deps.signIn.withPassword(step, issueTokens));
+      return outcome.status === "signed_in" ? outcome.credentials : { loginToken: outcome.loginToken };
     },
 
     async loginComplete(req, ctx) {
       const app = await appOf(ctx);
       new RequestCheck().text("loginToken", req.loginToken, 128).done();
       checkCode("code", req.code);
-      const account = unwrap(await deps.loginTokens.complete(who(ctx), app, req.loginToken, req.code));
-      return unwrap(await deps.appTokens.issue(app, account));
+      return unwrap(await deps.signIn.complete({ ctx: who(ctx), app, loginToken: req.loginToken, code: req.code }, issueTokens)).credentials;
     },
 
     async getUser(_req, ctx) {

@@ -7,7 +7,6 @@ import type { Metrics } from "../../observability/metrics.js";
 import { requestContextKey } from "../request-context.js";
 import type { AppUsers } from "../../core/app-users/app-users.js";
 import type { AppStore } from "../../core/apps/app.js";
-import type { LoginTokens } from "../../core/sign-in/login-tokens.js";
 import type { AppTokens } from "../../core/tokens/app-tokens.js";
 import type { Clock } from "../../core/clock.js";
 import type { TotpEnrollment } from "../../core/otp/enrollment.js";
@@ -20,7 +19,6 @@ export interface ServiceDeps {
   apps: AppStore;
   /** The app the Yeep-style API serves. */
   defaultAppId: string;
-  loginTokens: LoginTokens;
   appTokens: AppTokens;
   appUsers: AppUsers;
   signIn: SignIn;

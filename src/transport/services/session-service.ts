@@ -4,6 +4,7 @@ import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import type { IssueTokenRequest, SetCookieRequest } from "../../../gen/signin/session/v1/session_pb.js";
 import { SessionService } from "../../../gen/signin/session/v1/session_pb.js";
 import type { IssuedSession } from "../../core/sessions/sessions.js";
+import { ok } from "../../core/failure.js";
 import { clearedCookie, presentedToken, sessionCookie } from "./credentials.js";
 import { tokenMisuse } from "./authenticate.js";
 import { who, type ServiceDeps } from "./deps.js";
@@ -26,14 +27,14 @@ export function sessionService(deps: ServiceDeps): ServiceImpl<typeof SessionSer
       .that("secondaryAuthFactor.type", factor?.type !== "PASSWORD", '"secondaryAuthFactor.type" must not be "PASSWORD"')
       .that("secondaryAuthFactor.token", !factor || factor.token !== "", '"secondaryAuthFactor.token" is required', "missing")
       .done();
-    const { defaultAppId: appId } = deps;
-    const app = deps.apps.findById(appId);
-    const account = unwrap(
-      await deps.signIn.signInById({ ctx: who(ctx), appId, app, login: req.user, password: req.password, form: "plain", secondFactor: factor }),
-    );
-    return sessions.start(account, {
-      profile: req.projection?.profile ?? false,
-      permissions: req.projection?.permissions ?? false,
+    const { defaultAppId: id } = deps;
+    const projection = { profile: req.projection?.profile ?? false, permissions: req.projection?.permissions ?? false };
+    const step = { ctx: who(ctx), app: { id, lookup: deps.apps.findById(id) }, login: req.user, password: req.password, form: "plain" as const, secondFactor: factor };
+    const outcome = unwrap(await deps.signIn.withPassword(step, async (account) => ok(sessions.start(account, projection))));
+    if (outcome.status === "signed_in") return outcome.credentials;
+    return reject("SECOND_FACTOR_REQUIRED", {
+      message: `User "${req.user}" has enabled MFA; please specify secondary authentication factor`,
+      applicableAuthFactorTypes: outcome.factors,
     });
   }
 

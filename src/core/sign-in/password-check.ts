@@ -1,0 +1,100 @@
+// The first factor: the account behind a login and password in an active app, within the
+// limits (checked before any argon2 work) and at the same cost whether the account exists or
+// not. It reports what it found or why not; the sign-in flow decides and audits.
+import { loginKey, type Account, type AccountStore } from "../accounts/account.js";
+import { checkApp, type ActiveApp, type App } from "../apps/app.js";
+import { failureOf } from "../failure.js";
+import { tooMany, type Allowed, type Decision, type SignInLimits, type Subject } from "../limits/sign-in-limits.js";
+import type { Logger } from "../logger.js";
+import { HashPoolBusy } from "../password/hash-pool.js";
+import type { PasswordHasher } from "../password/hasher.js";
+import { passwordSecret, type PasswordForm } from "../password/secret.js";
+import type { RequestContext } from "../request-context.js";
+import { passed, refused, type Checked } from "./refusal.js";
+
+/**
+ * The app a sign-in is for: one already found active (by its token), or one known by id whose
+ * lookup is under way; that lookup (a cache generation read) then goes to Redis together with
+ * the limit check, in one round trip.
+ */
+export type AppRef = ActiveApp | { id: string; lookup: Promise<App | null> };
+
+export interface PasswordAttempt {
+  ctx: RequestContext;
+  app: AppRef;
+  /** Username, email or handle as typed. */
+  login: string;
+  password: string;
+  form: PasswordForm;
+}
+
+export class PasswordCheck {
+  constructor(
+    private readonly accounts: AccountStore,
+    private readonly hasher: PasswordHasher,
+    private readonly limits: SignInLimits,
+    private readonly log: Logger,
+    private readonly unreleased: (err: unknown) => void,
+  ) {}
+
+  async check(a: PasswordAttempt): Promise<Checked<{ app: ActiveApp; account: Account }>> {
+    const subject: Subject = { ip: a.ctx.ip, appId: a.app.id, login: loginKey(a.login) };
+    const [app, decision] = "lookup" in a.app ? await this.lookUp(a.app.lookup, subject) : [passed(a.app), await this.limits.check(subject)];
+    if (!app.ok) return app;
+    if (decision.limited) return refused(tooMany(decision), "sign_in.blocked", decision.limiter);
+    const account = await this.verify(app.value, subject, a, decision);
+    return account.ok ? passed({ app: app.value, account: account.value }) : account;
+  }
+
+  /** The app and the limits' decision, asked together; no reservation is kept for a refused app. */
+  private async lookUp(lookup: Promise<App | null>, subject: Subject): Promise<[Checked<ActiveApp>, Decision]> {
+    const [found, checked] = await Promise.allSettled([lookup, this.limits.check(subject)]);
+    const reserved = checked.status === "fulfilled" && !checked.value.limited;
+    if (found.status === "rejected") {
+      if (reserved) await this.limits.release(subject).catch(this.unreleased);
+      throw found.reason;
+    }
+    if (checked.status === "rejected") throw checked.reason;
+    const app = found.value ? checkApp(found.value) : null;
+    if (app?.ok) return [passed(app.value), checked.value];
+    if (reserved) await this.limits.release(subject); // no password was checked
+    const refusal = app ? refused(app.failure, "sign_in.failure", found.value!.status) : refused(failureOf("APP_DELETED"), "sign_in.failure", "unknown_app");
+    return [refusal, checked.value];
+  }
+
+  private async verify(app: ActiveApp, subject: Subject, a: PasswordAttempt, decision: Allowed): Promise<Checked<Account>> {
+    const secret = passwordSecret(app, a.password, a.form);
+    const priority = decision.suspect ? "low" : "normal";
+    let account: Account | null;
+    let matches: boolean;
+    let needsRehash = false;
+    try {
+      account = await this.accounts.findByLogin(app.id, subject.login);
+      if (account) ({ ok: matches, needsRehash } = await this.hasher.verify(account.passwordHash, secret, priority));
+      else matches = await this.hasher.verifyDummy(secret, priority);
+    } catch (err) {
+      // The password was not checked: the attempt does not count (a failing release is then one failure too many).
+      await this.limits.release(subject).catch(this.unreleased);
+      if (!(err instanceof HashPoolBusy)) throw err;
+      return refused(failureOf("BUSY", { retryAfterSeconds: 1 }), "sign_in.busy");
+    }
+    if (matches) {
+      // Not awaited: the release goes out with the session write, not in a round trip of its own.
+      // Should it fail, the attempt stays counted as a failure (stricter, never looser).
+      this.limits.recordPassword(subject, true, decision).catch(this.unreleased);
+    } else await this.limits.recordPassword(subject, false, decision);
+    if (!account) return refused(failureOf("INVALID_CREDENTIALS"), "sign_in.failure", "unknown_account");
+    if (!matches) return refused(failureOf("INVALID_CREDENTIALS"), "sign_in.failure", "wrong_password", account.id);
+    if (needsRehash) await this.upgradeHash(account, secret);
+    return passed(account);
+  }
+
+  private async upgradeHash(account: Account, secret: string): Promise<void> {
+    try {
+      await this.accounts.setPasswordHash(account.id, await this.hasher.hash(secret));
+    } catch (err) {
+      // The sign-in itself succeeded; the upgrade is retried at the next one.
+      this.log.warn({ err, accountId: account.id }, "password hash upgrade failed");
+    }
+  }
+}

@@ -1,0 +1,41 @@
+// Second factors: which one applies to an account in its app, and the check of a code under
+// the per-account second-factor limit. It reports; the sign-in flow decides and audits.
+import type { Account } from "../accounts/account.js";
+import type { App } from "../apps/app.js";
+import { failureOf } from "../failure.js";
+import { tooMany, type SignInLimits } from "../limits/sign-in-limits.js";
+import { passed, refused, type Checked } from "./refusal.js";
+
+export type SecondFactorType = "TOTP" | "SMS";
+export type CodeOutcome = "ok" | "invalid" | "replayed";
+
+/**
+ * TOTP when the user has one (unless the app uses phone two-factor); SMS when the app uses
+ * phone two-factor and the user turned it on for a verified phone.
+ */
+export function secondFactorFor(app: App, account: Account): SecondFactorType | null {
+  if (app.twoFactor === "phone") return account.phoneTwoFactor && account.phoneVerified && account.phone ? "SMS" : null;
+  return account.totpSecret ? "TOTP" : null;
+}
+
+export class SecondFactorCheck {
+  constructor(
+    private readonly limits: SignInLimits,
+    private readonly unreleased: (err: unknown) => void,
+  ) {}
+
+  /** `verify` runs only within the limit; the attempt is reserved as a failure before it runs. */
+  async check(accountId: string, verify: () => Promise<CodeOutcome>): Promise<Checked<void>> {
+    const verdict = await this.limits.checkSecondFactor(accountId);
+    if (verdict.limited) return refused(tooMany(verdict), "sign_in.blocked", verdict.limiter, accountId);
+    let outcome: CodeOutcome;
+    try {
+      outcome = await verify();
+    } catch (err) {
+      await this.limits.releaseSecondFactor(accountId).catch(this.unreleased); // the code was not checked
+      throw err;
+    }
+    await this.limits.recordSecondFactor(accountId, outcome === "ok");
+    return outcome === "ok" ? passed(undefined) : refused(failureOf("INVALID_SECOND_FACTOR"), "second_factor.failure", outcome, accountId);
+  }
+}
