@@ -5,7 +5,7 @@ import type { App } from "../apps/app.js";
 import type { Audit } from "../audit.js";
 import type { RequestContext } from "../request-context.js";
 import { fail, ok, type Result } from "../failure.js";
-import type { SignInLimits } from "../limits/sign-in-limits.js";
+import { tooMany, type SignInLimits } from "../limits/sign-in-limits.js";
 import type { Logger } from "../logger.js";
 import { newSmsCode, type SmsSender } from "./sms.js";
 
@@ -25,7 +25,7 @@ export async function sendSms(
   const decision = await deps.limits.sms(account.id, phone);
   if (decision.limited) {
     deps.audit.record(ctx, { event: "sign_in.blocked", appId: app.id, accountId: account.id, reason: decision.limiter });
-    return fail("TOO_MANY_ATTEMPTS", { retryAfterSeconds: decision.retryAfterSeconds });
+    return { ok: false, failure: tooMany(decision) };
   }
   const code = newSmsCode();
   await store(code);
