@@ -1,9 +1,9 @@
 // The sign-in use case, one for every surface (Yeep-style REST, Cosync-style REST, the RPCs):
 // the password step answers "signed in" or "second factor required", the completion step takes
 // a login token's code. The caller injects how its credentials are issued. Every decision is
-// made and audited here, once: each refusal with its reason, a success once the credentials exist.
+// made and audited here, once: each refusal with its reason, a success once nothing can refuse it.
 import type { Account, AccountStore } from "../accounts/account.js";
-import { appTokenHash, checkApp, sameTokenHash, type ActiveApp, type App, type AppStore } from "../apps/app.js";
+import { appTokenHash, checkApp, sameTokenHash, type ActiveApp, type AppStore } from "../apps/app.js";
 import type { Audit } from "../audit.js";
 import { failureOf, ok, type Result } from "../failure.js";
 import { unreleasedReservation, type SignInLimits } from "../limits/sign-in-limits.js";
