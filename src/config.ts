@@ -2,6 +2,7 @@
 // A bad value stops start-up with a message naming the variable.
 import os from "node:os";
 import proxyaddr from "proxy-addr";
+import { isAppId } from "./core/apps/app.js";
 import type { LimitsConfig } from "./core/limits/sign-in-limits.js";
 import { parseRedisTarget, type RedisTarget } from "./stores/redis/target.js";
 
@@ -159,7 +160,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   const block = rate("LIMIT_ACCOUNT_IP_BLOCK");
   const defaultAppId = str("DEFAULT_APP");
-  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(defaultAppId)) throw new ConfigError(`DEFAULT_APP is not a valid app id: "${defaultAppId}"`);
+  if (!isAppId(defaultAppId)) throw new ConfigError(`DEFAULT_APP is not a valid app id: "${defaultAppId}"`);
 
   return {
     trustedProxies,

@@ -5,6 +5,7 @@ import cluster from "node:cluster";
 import { pino } from "pino";
 import { clusterMetrics } from "./cluster.js";
 import type { Config } from "./config.js";
+import { Admin } from "./core/admin/admin.js";
 import { applyBootstrap, BootstrapError, parseBootstrap } from "./core/bootstrap.js";
 import { systemClock, type Clock } from "./core/clock.js";
 import type { EphemeralStore } from "./core/ephemeral.js";
@@ -152,7 +153,7 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
       admin: config.adminToken
         ? {
             token: config.adminToken,
-            deps: {
+            deps: new Admin({
               apps,
               accounts,
               hasher,
@@ -163,7 +164,7 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
               defaultAppId: config.defaultAppId,
               serviceKeyGraceMs: Math.max(config.sessionTtlSeconds, config.accessTokenTtlSeconds) * 1000,
               totpIssuer: config.totpIssuer,
-            },
+            }),
           }
         : null,
       readiness: readiness({

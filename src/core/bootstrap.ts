@@ -1,7 +1,9 @@
 // SIGNIN_BOOTSTRAP: apps and accounts upserted at start-up, idempotently (a password that
 // still verifies keeps its hash). The whole file is checked before anything is written.
 import { ACCOUNT_ID_PATTERN, loginKey, type AccountStore, type NewAccount } from "./accounts/account.js";
-import type { AppStore, MetadataField, NewApp } from "./apps/app.js";
+import { appFromSpec, type AppSpec } from "./admin/app-spec.js";
+import { saveApp } from "./admin/apps.js";
+import type { AppStore, NewApp } from "./apps/app.js";
 import { E164 } from "./otp/sms.js";
 import type { PasswordHasher } from "./password/hasher.js";
 import { passwordSecret } from "./password/secret.js";
@@ -35,7 +37,6 @@ export interface Bootstrap {
 }
 
 const BASE32 = /^[A-Z2-7]+=*$/;
-const APP_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
 export function parseBootstrap(text: string): Bootstrap {
   let doc: unknown;
@@ -62,34 +63,21 @@ function checker(value: unknown, at: string) {
   return { r, need, optional, oneOf };
 }
 
+// The JSON types are checked here; the values, and the defaults, are the admin API's (appFromSpec).
 function checkApp(value: unknown, at: string): NewApp {
-  const { r, need, optional, oneOf } = checker(value, at);
-  need(typeof r.id === "string" && APP_ID.test(r.id), '"id" is required (letters, digits, _ . -)');
+  const { r, need, optional } = checker(value, at);
   need(typeof r.appToken === "string" && r.appToken.length >= 16, '"appToken" is required (at least 16 characters)');
-  optional("name", "string");
-  optional("realmAppId", "string");
-  oneOf("status", ["active", "suspended", "deleted"]);
-  oneOf("twoFactor", ["none", "phone", "google"]);
-  oneOf("passwordPrehash", ["none", "md5"]);
-  const hours = r.jwtExpirationHours ?? 24;
-  need(Number.isInteger(hours) && (hours as number) >= 1 && (hours as number) <= 24 * 365, '"jwtExpirationHours" must be a whole number of hours');
-  const fields = r.metadataFields ?? [];
+  for (const key of ["name", "realmAppId", "status", "twoFactor", "passwordPrehash"]) optional(key, "string");
+  optional("jwtExpirationHours", "number");
   need(
-    Array.isArray(fields) &&
-      fields.every((f) => typeof f?.path === "string" && /^\w+(\.\w+)*$/.test(f.path) && (f.required === undefined || typeof f.required === "boolean")),
+    r.metadataFields === undefined ||
+      (Array.isArray(r.metadataFields) &&
+        r.metadataFields.every((f) => typeof f?.path === "string" && (f.fieldName === undefined || typeof f.fieldName === "string") && (f.required === undefined || typeof f.required === "boolean"))),
     '"metadataFields" must be [{path: "a.b", fieldName, required}]',
   );
-  return {
-    id: r.id as string,
-    name: (r.name as string) ?? (r.id as string),
-    appToken: r.appToken as string,
-    status: (r.status as NewApp["status"]) ?? "active",
-    twoFactor: (r.twoFactor as NewApp["twoFactor"]) ?? "none",
-    realmAppId: (r.realmAppId as string) ?? (r.id as string),
-    jwtExpirationHours: hours as number,
-    passwordPrehash: (r.passwordPrehash as NewApp["passwordPrehash"]) ?? "none",
-    metadataFields: (fields as MetadataField[]).map((f) => ({ path: f.path, fieldName: f.fieldName ?? f.path, required: f.required ?? false })),
-  };
+  const app = appFromSpec(r as unknown as AppSpec, r.appToken as string, `${at}.`);
+  if (!app.ok) throw new BootstrapError(app.failure.message);
+  return app.value;
 }
 
 function checkUser(value: unknown, at: string): BootstrapUser {
@@ -116,10 +104,7 @@ export async function applyBootstrap(
   doc: Bootstrap,
   deps: { apps: AppStore; accounts: AccountStore; hasher: PasswordHasher; appKeys: AppKeys; defaultAppId: string },
 ): Promise<{ apps: number; users: number }> {
-  for (const app of doc.apps) {
-    await deps.apps.upsert(app);
-    await deps.appKeys.ring(app.id); // its RS256 key pair exists from creation on
-  }
+  for (const app of doc.apps) await saveApp(deps, app);
   for (const u of doc.users) {
     const app = await deps.apps.findById(u.app ?? deps.defaultAppId);
     if (!app) throw new BootstrapError(`user "${u.username ?? u.handle}": unknown app "${u.app}"`);

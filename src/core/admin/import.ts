@@ -2,13 +2,15 @@
 // Cosync original stored bcrypt(md5hex)) verified as is and upgraded to argon2id at the next
 // sign-in, or a password typed in clear (hashed here). Each record succeeds or fails alone.
 import { ACCOUNT_ID_PATTERN, loginKey, type AccountStore } from "../accounts/account.js";
-import type { App, AppStore } from "../apps/app.js";
+import type { App } from "../apps/app.js";
+import type { Result } from "../failure.js";
 import { PasswordHasher } from "../password/hasher.js";
-import { passwordSecret } from "../password/secret.js";
+import type { AppAdmin } from "./apps.js";
 
 export interface ImportRecord {
   line: number;
-  appId: string;
+  /** The default app when absent. */
+  appId?: string;
   id?: string;
   username: string;
   email?: string;
@@ -28,23 +30,26 @@ export interface ImportResult {
 
 export async function importAccounts(
   records: ImportRecord[],
-  deps: { apps: AppStore; accounts: AccountStore; hasher: PasswordHasher },
+  deps: { apps: AppAdmin; accounts: AccountStore; hashPassword(app: App, password: string): Promise<string> },
 ): Promise<ImportResult[]> {
-  const apps = new Map<string, Promise<App | null>>();
-  const appOf = (id: string) => apps.get(id) ?? apps.set(id, deps.apps.findById(id)).get(id)!;
+  // Records of one app come in runs: look each app up once per call.
+  const apps = new Map<string, Promise<Result<App>>>();
+  const appOf = (id: string) => apps.get(id) ?? apps.set(id, deps.apps.find(id)).get(id)!;
   const results: ImportResult[] = [];
   for (const r of records) {
     const failed = (reason: string): ImportResult => ({ line: r.line, outcome: "failed", reason });
     try {
-      const app = await appOf(r.appId);
-      if (!app || app.status === "deleted") results.push(failed(`unknown app "${r.appId}"`));
+      const appId = deps.apps.idOf(r.appId);
+      const found = await appOf(appId);
+      const app = found.ok && found.value.status !== "deleted" ? found.value : null;
+      if (!app) results.push(failed(`unknown app "${appId}"`));
       else if (!r.username.trim()) results.push(failed("username is required"));
       else if (r.id && !ACCOUNT_ID_PATTERN.test(r.id)) results.push(failed("id must be 24 lowercase hex characters"));
       else if (r.passwordHash && !PasswordHasher.recognises(r.passwordHash)) results.push(failed("passwordHash is not an argon2 or bcrypt PHC string"));
       else if (!r.passwordHash && !r.password) results.push(failed("passwordHash or password is required"));
       else {
         const existing = r.id ? await deps.accounts.findById(r.id) : await deps.accounts.findByLogin(app.id, loginKey(r.username));
-        const passwordHash = r.passwordHash ?? (await deps.hasher.hash(passwordSecret(app, r.password!, "plain")));
+        const passwordHash = r.passwordHash ?? (await deps.hashPassword(app, r.password!));
         const account = await deps.accounts.upsert({
           id: existing?.id ?? r.id,
           appId: app.id,

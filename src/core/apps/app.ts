@@ -3,9 +3,21 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import { fail, ok, type Result } from "../failure.js";
 
-export type AppStatus = "active" | "suspended" | "deleted";
-export type TwoFactorMode = "none" | "phone" | "google";
-export type PasswordPrehash = "none" | "md5";
+// The value lists are the types' source, so admin, bootstrap and the store cannot drift apart.
+export const APP_STATUSES = ["active", "suspended", "deleted"] as const;
+export const TWO_FACTOR_MODES = ["none", "phone", "google"] as const;
+export const PASSWORD_PREHASHES = ["none", "md5"] as const;
+export type AppStatus = (typeof APP_STATUSES)[number];
+export type TwoFactorMode = (typeof TWO_FACTOR_MODES)[number];
+export type PasswordPrehash = (typeof PASSWORD_PREHASHES)[number];
+
+/** The one app-id rule (DEFAULT_APP, the bootstrap file, the admin API): it ends up in URLs, keys and JWT claims. */
+export const APP_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+export const APP_ID_RULE = "letters, digits, _ . - (up to 64)";
+
+export function isAppId(id: unknown): id is string {
+  return typeof id === "string" && APP_ID_PATTERN.test(id);
+}
 
 export interface MetadataField {
   /** Dotted path into the user's metadata, e.g. "user_data.role"; its root becomes a JWT claim. */

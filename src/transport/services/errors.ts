@@ -19,6 +19,8 @@ const CONNECT_CODES: Record<FailureReason, Code> = {
   SECOND_FACTOR_REQUIRED: Code.Unauthenticated,
   INVALID_SECOND_FACTOR: Code.Unauthenticated,
   INVALID_APP_TOKEN: Code.Unauthenticated,
+  APP_NOT_FOUND: Code.NotFound,
+  APP_ALREADY_EXISTS: Code.AlreadyExists,
   APP_DELETED: Code.FailedPrecondition,
   APP_SUSPENDED: Code.FailedPrecondition,
   INVALID_METADATA: Code.FailedPrecondition,

@@ -1,0 +1,140 @@
+// Accounts as operators manage them: create, update (deactivation also ends every session), set a
+// password, enroll TOTP, reset second factors, revoke sessions, list, read the audit trail, import.
+import type { Account, AccountPatch, AccountStore } from "../accounts/account.js";
+import type { App } from "../apps/app.js";
+import type { RecentAudit, StoredAuditEvent } from "../audit.js";
+import { fail, ok, type FieldViolation, type Result } from "../failure.js";
+import { newTotpSecret, totpUri } from "../otp/totp.js";
+import type { PasswordHasher } from "../password/hasher.js";
+import { passwordSecret } from "../password/secret.js";
+import type { Revocations } from "../sessions/revocations.js";
+import type { AppAdmin } from "./apps.js";
+import { importAccounts, type ImportRecord, type ImportResult } from "./import.js";
+import { invalid, required } from "./invalid.js";
+
+export interface AccountAdminDeps {
+  accounts: AccountStore;
+  hasher: PasswordHasher;
+  revocations: Revocations;
+  recentAudit: RecentAudit;
+  totpIssuer: string;
+}
+
+export interface NewAccountSpec {
+  /** The default app when absent. */
+  appId?: string;
+  username: string;
+  /** As typed; hashed as the app's clients will send it. */
+  password: string;
+  email?: string;
+  fullName?: string;
+  permissions?: string[];
+  metadata?: Record<string, unknown>;
+}
+
+const MAX_PAGE = 1000;
+const MAX_IMPORT = 1000;
+
+export class AccountAdmin {
+  constructor(
+    private readonly deps: AccountAdminDeps,
+    private readonly apps: AppAdmin,
+  ) {}
+
+  async create(spec: NewAccountSpec): Promise<Result<Account>> {
+    const app = await this.apps.find(spec.appId);
+    if (!app.ok) return app;
+    const missing: FieldViolation[] = [];
+    if (!spec.username.trim()) missing.push(required("username"));
+    if (!spec.password) missing.push(required("password"));
+    if (missing.length > 0) return invalid(missing);
+    return ok(
+      await this.deps.accounts.upsert({
+        appId: app.value.id,
+        username: spec.username,
+        email: spec.email ?? null,
+        fullName: spec.fullName ?? "",
+        passwordHash: await this.hashPassword(app.value, spec.password),
+        permissions: spec.permissions ?? [],
+        metadata: spec.metadata ?? {},
+      }),
+    );
+  }
+
+  /** Changes the given fields; deactivating also revokes every session and token the account holds. */
+  async update(id: string, patch: AccountPatch): Promise<Result<Account>> {
+    const updated = await this.deps.accounts.update(id, patch);
+    if (!updated) return notFound(id);
+    if (patch.deactivated) await this.deps.revocations.revokeAll(id);
+    return ok(updated);
+  }
+
+  async setPassword(id: string, password: string): Promise<Result<void>> {
+    if (!password) return invalid([required("password")]);
+    const account = await this.find(id);
+    if (!account.ok) return account;
+    const app = await this.apps.find(account.value.appId);
+    if (!app.ok) return app;
+    await this.deps.accounts.setPasswordHash(id, await this.hashPassword(app.value, password));
+    return ok(undefined);
+  }
+
+  /** A new TOTP secret, active at once (the operator hands it over); replaces any other. */
+  async enrollTotp(id: string): Promise<Result<{ secret: string; uri: string }>> {
+    const account = await this.find(id);
+    if (!account.ok) return account;
+    const secret = newTotpSecret();
+    await this.deps.accounts.setTotpSecret(id, secret);
+    return ok({ secret, uri: totpUri(this.deps.totpIssuer, account.value.email ?? account.value.username, secret) });
+  }
+
+  /** Removes TOTP and turns SMS two-factor off; the phone number itself stays. */
+  async resetSecondFactors(id: string): Promise<Result<void>> {
+    const account = await this.find(id);
+    if (!account.ok) return account;
+    const { phone, phoneVerified } = account.value;
+    await this.deps.accounts.setTotpSecret(id, null);
+    await this.deps.accounts.setPhone(id, { phone, phoneVerified, phoneTwoFactor: false });
+    return ok(undefined);
+  }
+
+  async revokeSessions(id: string): Promise<Result<void>> {
+    const account = await this.find(id);
+    if (!account.ok) return account;
+    await this.deps.revocations.revokeAll(id);
+    return ok(undefined);
+  }
+
+  /** A page of an app's accounts by id; `nextPageToken` is empty on the last page. */
+  async list(appId: string | undefined, pageToken: string, pageSize: number): Promise<Result<{ accounts: Account[]; nextPageToken: string }>> {
+    const app = await this.apps.find(appId);
+    if (!app.ok) return app;
+    const size = Math.min(Math.max(pageSize || 100, 1), MAX_PAGE);
+    // One more than shown tells whether another page exists.
+    const page = await this.deps.accounts.list(app.value.id, pageToken, size + 1);
+    const accounts = page.slice(0, size);
+    return ok({ accounts, nextPageToken: page.length > size ? accounts[accounts.length - 1]!.id : "" });
+  }
+
+  auditEvents(id: string): Promise<StoredAuditEvent[]> {
+    return this.deps.recentAudit.recent(id);
+  }
+
+  /** Each record succeeds or fails alone; a batch bounds one call's work. */
+  async import(records: ImportRecord[]): Promise<Result<ImportResult[]>> {
+    if (records.length > MAX_IMPORT) return invalid([{ field: "records", description: `at most ${MAX_IMPORT} records per call`, kind: "invalid" }]);
+    return ok(await importAccounts(records, { apps: this.apps, accounts: this.deps.accounts, hashPassword: (app, pw) => this.hashPassword(app, pw) }));
+  }
+
+  /** A password an operator typed, hashed as the app's clients send it (md5 apps: argon2id of md5hex). */
+  hashPassword(app: App, password: string): Promise<string> {
+    return this.deps.hasher.hash(passwordSecret(app, password, "plain"));
+  }
+
+  private async find(id: string): Promise<Result<Account>> {
+    const account = await this.deps.accounts.findById(id);
+    return account ? ok(account) : notFound(id);
+  }
+}
+
+const notFound = (id: string) => fail<never>("ACCOUNT_NOT_FOUND", { message: `account "${id}" not found` });
