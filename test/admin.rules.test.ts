@@ -146,6 +146,18 @@ describe("admin rules", () => {
     expect(f.fieldViolations?.map((v) => v.field)).toStrictEqual(["username", "password"]);
   });
 
+  it("an existing username or email is refused, never overwritten (also when two creates race, and on update)", async () => {
+    const first = value(await admin.accounts.create({ username: "Taken", email: "taken@acme.com", password: "first-pw" }));
+    const expected = { reason: "LOGIN_TAKEN", message: 'username or email already used in app "default"' };
+    expect(failure(await admin.accounts.create({ username: "taken", password: "other-pw" }))).toMatchObject(expected);
+    expect(failure(await admin.accounts.create({ username: "someone", email: "TAKEN@acme.com", password: "other-pw" }))).toMatchObject(expected);
+    const raced = await Promise.all([0, 1].map(() => admin.accounts.create({ username: "racer", password: "pw" })));
+    expect(raced.map((r) => (r.ok ? "created" : r.failure.reason)).sort()).toStrictEqual(["LOGIN_TAKEN", "created"]);
+    const other = await newAccount("other-one");
+    expect(failure(await admin.accounts.update(other.id, { email: "taken@acme.com" })).reason).toBe("LOGIN_TAKEN");
+    expect(await hasher.verify((await accounts.findById(first.id))!.passwordHash, "first-pw")).toMatchObject({ ok: true });
+  });
+
   it("an unknown account is ACCOUNT_NOT_FOUND", async () => {
     const expected = { reason: "ACCOUNT_NOT_FOUND", message: `account "${NO_ACCOUNT}" not found` };
     expect(failure(await admin.accounts.update(NO_ACCOUNT, { fullName: "x" }))).toMatchObject(expected);

@@ -3,7 +3,7 @@
 // on the real server.
 import { inject } from "vitest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loginKey } from "../src/core/accounts/account.js";
+import { LoginTaken, loginKey } from "../src/core/accounts/account.js";
 import { defaultApp } from "../src/core/apps/app.js";
 import { ManualClock } from "../src/core/clock.js";
 import type { EphemeralStore } from "../src/core/ephemeral.js";
@@ -146,7 +146,7 @@ describe.each(postgresBackends)("PostgreSQL stores contract: %s", (name, open) =
     // The same username in another app is another account; in the same app it is refused.
     const other = await accounts.upsert({ appId: "two", username: "coyote", email: null, passwordHash: "h2" });
     expect(other.id).not.toBe(a.id);
-    await expect(accounts.upsert({ appId: "one", username: "COYOTE", email: null, passwordHash: "h3" })).rejects.toThrow();
+    await expect(accounts.upsert({ appId: "one", username: "COYOTE", email: null, passwordHash: "h3" })).rejects.toBeInstanceOf(LoginTaken);
 
     // A login that is one account's username and another's email finds the username's account.
     const odd = await accounts.upsert({ appId: "one", username: "roadrunner@acme.com", email: null, passwordHash: "h6" });

@@ -61,15 +61,22 @@ export interface AccountStore {
   /** By username or email within an app, compared on their `loginKey` forms. */
   findByLogin(appId: string, loginKey: string): Promise<Account | null>;
   findById(id: string): Promise<Account | null>;
-  /** Inserts, or updates the account with the same id (or, when no id is given, username). */
+  /** Inserts, or updates the account with the same id; LoginTaken when another account of the app has its username or email. */
   upsert(account: NewAccount): Promise<Account>;
   setPasswordHash(id: string, passwordHash: string): Promise<void>;
   setTotpSecret(id: string, secret: string | null): Promise<void>;
   setPhone(id: string, phone: PhoneState): Promise<void>;
-  /** Changes the given fields; null when there is no such account. */
+  /** Changes the given fields; null when there is no such account; LoginTaken as upsert. */
   update(id: string, patch: AccountPatch): Promise<Account | null>;
   /** An app's accounts by id, after `afterId`, at most `limit`. */
   list(appId: string, afterId: string, limit: number): Promise<Account[]>;
+}
+
+/** The username or email is another account's in the same app (they are unique per app, as login keys). */
+export class LoginTaken extends Error {
+  constructor() {
+    super("username or email already used in this app");
+  }
 }
 
 /** Case-insensitive, Unicode-normalised form used to find an account by username or email. */

@@ -1,6 +1,6 @@
 // Accounts as operators manage them: create, update (deactivation also ends every session), set a
 // password, enroll TOTP, reset second factors, revoke sessions, list, read the audit trail, import.
-import type { Account, AccountPatch, AccountStore } from "../accounts/account.js";
+import { LoginTaken, loginKey, type Account, type AccountPatch, type AccountStore } from "../accounts/account.js";
 import type { App } from "../apps/app.js";
 import type { RecentAudit, StoredAuditEvent } from "../audit.js";
 import { fail, ok, type FieldViolation, type Result } from "../failure.js";
@@ -48,25 +48,21 @@ export class AccountAdmin {
     if (!spec.username.trim()) missing.push(required("username"));
     if (!spec.password) missing.push(required("password"));
     if (missing.length > 0) return invalid(missing);
-    return ok(
-      await this.deps.accounts.upsert({
-        appId: app.value.id,
-        username: spec.username,
-        email: spec.email ?? null,
-        fullName: spec.fullName ?? "",
-        passwordHash: await this.hashPassword(app.value, spec.password),
-        permissions: spec.permissions ?? [],
-        metadata: spec.metadata ?? {},
-      }),
-    );
+    // Never an update in disguise: an existing username or email is refused, not overwritten.
+    const logins = [spec.username, spec.email].filter((l): l is string => !!l);
+    for (const login of logins) if (await this.deps.accounts.findByLogin(app.value.id, loginKey(login))) return loginTaken(app.value.id);
+    const passwordHash = await this.hashPassword(app.value, spec.password);
+    const { username, email = null, fullName = "", permissions = [], metadata = {} } = spec;
+    return this.unlessTaken(app.value.id, () => this.deps.accounts.upsert({ appId: app.value.id, username, email, fullName, passwordHash, permissions, metadata }));
   }
 
   /** Changes the given fields; deactivating also revokes every session and token the account holds. */
   async update(id: string, patch: AccountPatch): Promise<Result<Account>> {
-    const updated = await this.deps.accounts.update(id, patch);
-    if (!updated) return notFound(id);
+    const updated = await this.unlessTaken(undefined, () => this.deps.accounts.update(id, patch));
+    if (!updated.ok) return updated;
+    if (!updated.value) return notFound(id);
     if (patch.deactivated) await this.deps.revocations.revokeAll(id);
-    return ok(updated);
+    return ok(updated.value);
   }
 
   async setPassword(id: string, password: string): Promise<Result<void>> {
@@ -131,10 +127,21 @@ export class AccountAdmin {
     return this.deps.hasher.hash(passwordSecret(app, password, "plain"));
   }
 
+  /** A write refused by the uniqueness of logins (two creates racing, an email already used) as a failure. */
+  private async unlessTaken<T>(appId: string | undefined, write: () => Promise<T>): Promise<Result<T>> {
+    try {
+      return ok(await write());
+    } catch (err) {
+      if (err instanceof LoginTaken) return appId ? loginTaken(appId) : fail("LOGIN_TAKEN");
+      throw err;
+    }
+  }
+
   private async find(id: string): Promise<Result<Account>> {
     const account = await this.deps.accounts.findById(id);
     return account ? ok(account) : notFound(id);
   }
 }
 
+const loginTaken = (appId: string) => fail<never>("LOGIN_TAKEN", { message: `username or email already used in app "${appId}"` });
 const notFound = (id: string) => fail<never>("ACCOUNT_NOT_FOUND", { message: `account "${id}" not found` });

@@ -68,12 +68,8 @@ export async function importAccounts(
         results.push({ line: r.line, outcome: existing ? "updated" : "created", id: account.id });
       }
     } catch (err) {
-      results.push(failed(uniqueViolation(err) ? "username or email already used in this app" : (err as Error).message));
+      results.push(failed((err as Error).message)); // e.g. LoginTaken
     }
   }
   return results;
-}
-
-function uniqueViolation(err: unknown): boolean {
-  return typeof err === "object" && err !== null && (err as { code?: string }).code === "23505";
 }

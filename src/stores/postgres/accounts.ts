@@ -1,5 +1,6 @@
 // AccountStore on PostgreSQL/PGlite. Lookups go through the normalised `*_key` columns.
 import {
+  LoginTaken,
   loginKey,
   newAccountId,
   type Account,
@@ -85,7 +86,7 @@ export class PostgresAccountStore implements AccountStore {
         a.phoneVerified ?? false,
         a.phoneTwoFactor ?? false,
       ],
-    );
+    ).catch(loginTaken);
     return toAccount(rows[0]!);
   }
 
@@ -115,7 +116,7 @@ export class PostgresAccountStore implements AccountStore {
     const rows = await this.db.query<Row>(
       `UPDATE accounts SET ${[...sets, "updated_at = now()"].join(", ")} WHERE id = $1 RETURNING ${COLUMNS}`,
       params,
-    );
+    ).catch(loginTaken);
     return rows[0] ? toAccount(rows[0]) : null;
   }
 
@@ -153,4 +154,9 @@ function toAccount(r: Row): Account {
     phoneTwoFactor: r.phone_two_factor,
     createdAt: new Date(r.created_at),
   };
+}
+
+/** A unique index refusing the username or email (per app) is the core's LoginTaken. */
+function loginTaken(err: unknown): never {
+  throw typeof err === "object" && err !== null && (err as { code?: string }).code === "23505" ? new LoginTaken() : err;
 }

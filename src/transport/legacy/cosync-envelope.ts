@@ -17,8 +17,9 @@ const COSYNC_CODES: Record<FailureReason, number> = {
   SECOND_FACTOR_REQUIRED: 600,
   INVALID_SECOND_FACTOR: 600,
   INVALID_APP_TOKEN: 400,
-  APP_NOT_FOUND: 400, // this and the next: admin API only, never reached here
+  APP_NOT_FOUND: 400, // this and the next two: admin API only, never reached here
   APP_ALREADY_EXISTS: 602,
+  LOGIN_TAKEN: 602,
   APP_DELETED: 401,
   APP_SUSPENDED: 402,
   INVALID_METADATA: 604,

@@ -19,8 +19,9 @@ const YEEP_CODES: Record<FailureReason, number> = {
   INVALID_SECOND_FACTOR: 10035,
   // Reasons of the Cosync-style surface, should the default app reach them.
   INVALID_APP_TOKEN: 403,
-  APP_NOT_FOUND: 403, // this and the next: admin API only, never reached here
+  APP_NOT_FOUND: 403, // this and the next two: admin API only, never reached here
   APP_ALREADY_EXISTS: 400,
+  LOGIN_TAKEN: 400,
   APP_DELETED: 403,
   APP_SUSPENDED: 403,
   INVALID_METADATA: 400,

@@ -21,6 +21,7 @@ const CONNECT_CODES: Record<FailureReason, Code> = {
   INVALID_APP_TOKEN: Code.Unauthenticated,
   APP_NOT_FOUND: Code.NotFound,
   APP_ALREADY_EXISTS: Code.AlreadyExists,
+  LOGIN_TAKEN: Code.AlreadyExists,
   APP_DELETED: Code.FailedPrecondition,
   APP_SUSPENDED: Code.FailedPrecondition,
   INVALID_METADATA: Code.FailedPrecondition,
