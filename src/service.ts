@@ -6,6 +6,7 @@ import { pino } from "pino";
 import { clusterMetrics } from "./cluster.js";
 import type { Config } from "./config.js";
 import { Admin } from "./core/admin/admin.js";
+import { saveApp } from "./core/admin/apps.js";
 import { applyBootstrap, BootstrapError, parseBootstrap } from "./core/bootstrap.js";
 import { systemClock, type Clock } from "./core/clock.js";
 import type { EphemeralStore } from "./core/ephemeral.js";
@@ -117,10 +118,7 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
       ? new WebhookSmsSender(config.sms.webhookUrl, config.sms.webhookSecret!, clock)
       : new DevelopmentSmsSender(log, config.sms.devLogCodes);
 
-    if (!(await apps.findById(config.defaultAppId))) {
-      await apps.upsert(defaultApp(config.defaultAppId));
-      await appKeys.ring(config.defaultAppId); // every app has its key pair from creation on
-    }
+    if (!(await apps.findById(config.defaultAppId))) await saveApp({ apps, appKeys }, defaultApp(config.defaultAppId));
     if (bootstrap) {
       const applied = await applyBootstrap(bootstrap, { apps, accounts, hasher, appKeys, defaultAppId: config.defaultAppId });
       log.info(applied, "bootstrap applied");

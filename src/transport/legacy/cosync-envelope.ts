@@ -37,7 +37,7 @@ const COSYNC_CODES: Record<FailureReason, number> = {
 // Retryable refusals keep their own HTTP status and say when to retry.
 const HTTP_STATUS: Partial<Record<FailureReason, number>> = { SMS_UNAVAILABLE: 500, TOO_MANY_ATTEMPTS: 429, BUSY: 503, SERVICE_UNAVAILABLE: 503 };
 
-export function cosyncFailure(f: Failure): Answer {
+function cosyncFailure(f: Failure): Answer {
   let code = COSYNC_CODES[f.reason];
   let message = f.message;
   if (f.reason === "INVALID_REQUEST" && f.fieldViolations?.length) {
@@ -50,10 +50,10 @@ export function cosyncFailure(f: Failure): Answer {
   return { status: HTTP_STATUS[f.reason] ?? 400, body: { code, message }, headers };
 }
 
-export const cosyncInvalidData = (message: string): Answer => ({ status: 400, body: { code: 602, message }, headers: {} });
-export const COSYNC_TOO_LARGE: Answer = { status: 413, body: { code: 602, message: "Request body too large" }, headers: { connection: "close" } };
-export const COSYNC_INTERNAL: Answer = { status: 500, body: { code: 500, message: "Internal server error" }, headers: {} };
-export const COSYNC_METHOD_NOT_ALLOWED: Answer = { status: 405, body: { code: 403, message: "Method not allowed" }, headers: {} };
+const cosyncInvalidData = (message: string): Answer => ({ status: 400, body: { code: 602, message }, headers: {} });
+const COSYNC_TOO_LARGE: Answer = { status: 413, body: { code: 602, message: "Request body too large" }, headers: { connection: "close" } };
+const COSYNC_INTERNAL: Answer = { status: 500, body: { code: 500, message: "Internal server error" }, headers: {} };
+const COSYNC_METHOD_NOT_ALLOWED: Answer = { status: 405, body: { code: 403, message: "Method not allowed" }, headers: {} };
 
 // Cosync clients carry their tokens in the body, never in cookies: the result goes out alone.
 export const cosyncEnvelope: Envelope = {

@@ -36,7 +36,7 @@ const YEEP_CODES: Record<FailureReason, number> = {
   SERVICE_UNAVAILABLE: 10503,
 };
 
-export interface YeepError {
+interface YeepError {
   code: number;
   message: string;
   details?: Array<{ message: string; path: string[] }>;
@@ -45,11 +45,11 @@ export interface YeepError {
   retryAfter?: number;
 }
 
-export const yeepOk = (body: object) => ({ ok: true, ...body });
+const yeepOk = (body: object) => ({ ok: true, ...body });
 
-export const yeepError = (error: YeepError) => ({ ok: false, error });
+const yeepError = (error: YeepError) => ({ ok: false, error });
 
-export function yeepFailure(failure: Failure) {
+function yeepFailure(failure: Failure) {
   const error: YeepError = { code: YEEP_CODES[failure.reason], message: failure.message };
   if (failure.fieldViolations) {
     error.details = failure.fieldViolations.map((v) => ({ message: v.description, path: v.field.split(".") }));
@@ -60,20 +60,20 @@ export function yeepFailure(failure: Failure) {
 }
 
 /** Invalid request body: the answer for anything that is not a well-formed request. */
-export function yeepInvalidBody(details: Array<{ message: string; path: string[] }>) {
+function yeepInvalidBody(details: Array<{ message: string; path: string[] }>) {
   return yeepError({ code: 400, message: "Invalid request body", details });
 }
 
 /** Errors raised by the RPC layer itself rather than the core (e.g. a cancelled request). */
-export function yeepFromConnectError(err: ConnectError) {
+function yeepFromConnectError(err: ConnectError) {
   if (err.code === Code.InvalidArgument) return yeepInvalidBody([{ message: err.rawMessage, path: [] }]);
   return yeepError({ code: 500, message: "Internal server error" });
 }
 
-export const YEEP_TOO_LARGE = yeepError({ code: 413, message: "Request body too large" });
+const YEEP_TOO_LARGE = yeepError({ code: 413, message: "Request body too large" });
 export const YEEP_NOT_FOUND = yeepError({ code: 404, message: "Resource not found" });
-export const YEEP_METHOD_NOT_ALLOWED = yeepError({ code: 405, message: "Method not allowed; use POST" });
-export const YEEP_INTERNAL = yeepError({ code: 500, message: "Internal server error" });
+const YEEP_METHOD_NOT_ALLOWED = yeepError({ code: 405, message: "Method not allowed; use POST" });
+const YEEP_INTERNAL = yeepError({ code: 500, message: "Internal server error" });
 
 // Yeep clients read the outcome from the body, so everything is HTTP 200 but a wrong HTTP method.
 export const yeepEnvelope: Envelope = {
