@@ -1,5 +1,5 @@
-// Configuration: defaults, validation with messages naming the variable, and the README's
-// table kept in step with the variables the service actually reads.
+// Configuration: defaults, validation with messages naming the variable, and the configuration
+// table (docs/configuration.md, linked from the README) kept in step with the variables the service reads.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -51,10 +51,14 @@ describe("config", () => {
     expect(loadConfig({ ...shared, CLUSTER_WORKERS: "2", HASH_CONCURRENCY: "3" })).toMatchObject({ clusterWorkers: 2, hashConcurrency: 3 });
   });
 
-  it("the README's configuration table lists every variable with its default", () => {
-    const readme = readFileSync(join(import.meta.dirname, "..", "README.md"), "utf8");
+  it("docs/configuration.md's table lists every variable with its default, and no other", () => {
+    const root = join(import.meta.dirname, "..");
+    const doc = readFileSync(join(root, "docs", "configuration.md"), "utf8");
     for (const [name, fallback] of ENV_VARS) {
-      expect(readme).toContain(`| \`${name}\` | ${fallback ? `\`${fallback}\`` : "(unset)"} |`);
+      expect(doc).toContain(`| \`${name}\` | ${fallback ? `\`${fallback}\`` : "(unset)"} |`);
     }
+    const rows = [...doc.matchAll(/^\| `([A-Z0-9_]+)` \|/gm)].map((m) => m[1]);
+    expect(rows.sort()).toStrictEqual(ENV_VARS.map(([name]) => name).sort());
+    expect(readFileSync(join(root, "README.md"), "utf8")).toContain("(docs/configuration.md)");
   });
 });
