@@ -130,13 +130,12 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
       apps,
       defaultAppId: config.defaultAppId,
       signIn,
-      sessions: new Sessions(store, accounts, tokens, clock, config.sessionTtlSeconds * 1000, revocations),
+      sessions: new Sessions(store, accounts, tokens, clock, config.sessionTtlSeconds * 1000, revocations, audit, config.defaultAppId),
       enrollment: new TotpEnrollment(accounts, apps, store, totp, hasher, config.totpIssuer),
       appTokens,
       appUsers: new AppUsers(apps, accounts, appTokens, challenges, sms, limits, audit, revocations, config.totpIssuer, log),
       cookie: cookiePolicy(config.cookieSecure),
       clock,
-      audit,
       metrics,
     });
     const jwks = new Jwks(serviceKeys, appKeys, apps);

@@ -1,8 +1,13 @@
-// Who may read which account: anyone their own; another one only with `user.read`.
+// Who may act on which account: anyone on their own; reading another one needs `user.read`.
 import { fail, ok, type Result } from "../failure.js";
 import type { Account, AccountStore } from "./account.js";
 
 export const READ_USERS_PERMISSION = "user.read";
+
+/** Methods that name a user act on the caller only (administration is a separate API). */
+export function actOnSelf(caller: Account, userId: string | undefined): Result<Account> {
+  return !userId || userId === caller.id ? ok(caller) : fail("FORBIDDEN");
+}
 
 export async function readAccount(
   accounts: AccountStore,

@@ -2,9 +2,11 @@
 // refresh (the old token stops working; the session keeps its original end), deleted on sign-out.
 import { randomBytes } from "node:crypto";
 import type { Account, AccountStore } from "../accounts/account.js";
+import type { Audit } from "../audit.js";
 import type { Clock } from "../clock.js";
 import type { EphemeralStore } from "../ephemeral.js";
 import type { SessionClaims, SessionTokens, UserClaims } from "../tokens/session-token.js";
+import type { RequestContext } from "../request-context.js";
 import type { Revocations } from "./revocations.js";
 
 export interface Projection {
@@ -30,6 +32,12 @@ export interface IssuedSession {
   endsAt: Date;
 }
 
+/** Who presents a token, and where (the method's name): a token refused is audited with both. */
+export interface Presenter {
+  ctx: RequestContext;
+  where: string;
+}
+
 export interface AuthenticatedSession {
   accountId: string;
   sessionId: string;
@@ -43,6 +51,9 @@ export class Sessions {
     private readonly clock: Clock,
     private readonly sessionTtlMs: number,
     private readonly revocations: Revocations,
+    private readonly audit: Audit,
+    /** The app whose accounts have sessions (the Yeep-style API's). */
+    private readonly appId: string,
   ) {}
 
   /** A new session, issued when the returned function is called (its write goes out at once). */
@@ -58,13 +69,12 @@ export class Sessions {
   }
 
   /** The live, not deactivated account behind a token; null otherwise. */
-  async account(token: string): Promise<Account | null> {
+  async account(token: string, by: Presenter): Promise<Account | null> {
     const claims = await this.tokens.verify(token);
-    if (!claims) return null;
     // The account's (cached) read goes out with the session's, in the same round trip; a token
     // whose session is gone costs one cache read for nothing.
-    const [session, account] = await Promise.all([this.live(claims), this.accounts.findById(claims.user.id)]);
-    return session && account && !account.deactivated ? account : null;
+    const [session, account] = claims ? await Promise.all([this.live(claims), this.accounts.findById(claims.user.id)]) : [];
+    return session && account && !account.deactivated ? account : this.refused(by);
   }
 
   /** The session behind genuine claims, unless it ended or was revoked. */
@@ -75,8 +85,12 @@ export class Sessions {
     return { accountId: record.accountId, sessionId: claims.jti };
   }
 
-  /** Replaces the token's session with a new one; null when it was already used, ended or revoked. */
-  async refresh(token: string): Promise<IssuedSession | null> {
+  /** Replaces the token's session with a new one; null (audited) when it was already used, ended or revoked. */
+  async refresh(token: string, by: Presenter): Promise<IssuedSession | null> {
+    return (await this.rotate(token)) ?? this.refused(by);
+  }
+
+  private async rotate(token: string): Promise<IssuedSession | null> {
     const claims = await this.tokens.verify(token, { allowExpired: true });
     if (!claims) return null;
     // take(): of two concurrent refreshes of one token, only one gets the session.
@@ -89,10 +103,13 @@ export class Sessions {
     return this.issue(account, record);
   }
 
-  /** Ends the token's session; false when the token is not genuine. */
-  async end(token: string): Promise<boolean> {
+  /** Ends the token's session; false (audited) when the token is not genuine. */
+  async end(token: string, by: Presenter): Promise<boolean> {
     const claims = await this.tokens.verify(token, { allowExpired: true });
-    if (!claims) return false;
+    if (!claims) {
+      this.refused(by);
+      return false;
+    }
     await this.store.delete(key(claims.jti));
     return true;
   }
@@ -106,6 +123,12 @@ export class Sessions {
       this.tokens.sign(userClaims(account, record.projection), sessionId),
     ]);
     return { accountId: account.id, token, expiresAt, endsAt: new Date(record.endsAt) };
+  }
+
+  /** A presented token not accepted: forged, expired, revoked or reused. */
+  private refused(by: Presenter): null {
+    this.audit.record(by.ctx, { event: "session_token.invalid", appId: this.appId, reason: by.where });
+    return null;
   }
 
   private async read(sessionId: string): Promise<SessionRecord | null> {

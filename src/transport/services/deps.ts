@@ -1,7 +1,6 @@
 // What the Connect service implementations are built from (wired in src/service.ts).
 import type { HandlerContext } from "@connectrpc/connect";
 import type { AccountStore } from "../../core/accounts/account.js";
-import type { Audit } from "../../core/audit.js";
 import type { RequestContext } from "../../core/request-context.js";
 import type { Metrics } from "../../observability/metrics.js";
 import { requestContextKey } from "../request-context.js";
@@ -26,7 +25,6 @@ export interface ServiceDeps {
   enrollment: TotpEnrollment;
   cookie: CookiePolicy;
   clock: Clock;
-  audit: Audit;
   metrics: Metrics;
 }
 

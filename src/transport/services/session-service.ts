@@ -6,7 +6,7 @@ import { SessionService } from "../../../gen/signin/session/v1/session_pb.js";
 import type { IssuedSession } from "../../core/sessions/sessions.js";
 import { ok } from "../../core/failure.js";
 import { clearedCookie, presentedToken, sessionCookie } from "./credentials.js";
-import { tokenMisuse } from "./authenticate.js";
+import { presenter } from "./authenticate.js";
 import { who, type ServiceDeps } from "./deps.js";
 import { reject, unwrap } from "./errors.js";
 import { RequestCheck } from "./validate.js";
@@ -42,10 +42,6 @@ export function sessionService(deps: ServiceDeps): ServiceImpl<typeof SessionSer
     ctx.responseHeader.append("set-cookie", sessionCookie(deps.cookie, s.token, s.endsAt, deps.clock.now()));
   const cookieToken = (ctx: HandlerContext) =>
     presentedToken(ctx.requestHeader, deps.cookie.name) ?? reject("NOT_AUTHENTICATED");
-  const misuse = (ctx: HandlerContext, reason: "NOT_AUTHENTICATED" | "INVALID_TOKEN"): never => {
-    tokenMisuse(deps, ctx, ctx.method.name);
-    return reject(reason);
-  };
   const checkToken = (token: string) => new RequestCheck().text("token", token, MAX_TOKEN_LENGTH).done();
 
   return {
@@ -56,13 +52,13 @@ export function sessionService(deps: ServiceDeps): ServiceImpl<typeof SessionSer
     },
 
     async refreshCookie(_req, ctx) {
-      const session = (await sessions.refresh(cookieToken(ctx))) ?? misuse(ctx, "NOT_AUTHENTICATED");
+      const session = (await sessions.refresh(cookieToken(ctx), presenter(ctx))) ?? reject("NOT_AUTHENTICATED");
       setCookie(ctx, session);
       return { user: { id: session.accountId } };
     },
 
     async destroyCookie(_req, ctx) {
-      if (!(await sessions.end(cookieToken(ctx)))) misuse(ctx, "NOT_AUTHENTICATED");
+      if (!(await sessions.end(cookieToken(ctx), presenter(ctx)))) reject("NOT_AUTHENTICATED");
       ctx.responseHeader.append("set-cookie", clearedCookie(deps.cookie));
       return {};
     },
@@ -74,13 +70,13 @@ export function sessionService(deps: ServiceDeps): ServiceImpl<typeof SessionSer
 
     async refreshToken(req, ctx) {
       checkToken(req.token);
-      const session = (await sessions.refresh(req.token)) ?? misuse(ctx, "INVALID_TOKEN");
+      const session = (await sessions.refresh(req.token, presenter(ctx))) ?? reject("INVALID_TOKEN");
       return { token: session.token, expiresAt: timestampFromDate(session.expiresAt) };
     },
 
     async destroyToken(req, ctx) {
       checkToken(req.token);
-      if (!(await sessions.end(req.token))) misuse(ctx, "INVALID_TOKEN");
+      if (!(await sessions.end(req.token, presenter(ctx)))) reject("INVALID_TOKEN");
       return {};
     },
   };

@@ -1,7 +1,8 @@
 // TotpService: the caller enrolls, activates and removes their own TOTP factor.
 import type { ServiceImpl } from "@connectrpc/connect";
 import { TotpService } from "../../../gen/signin/session/v1/totp_pb.js";
-import { authenticate, requireSelf } from "./authenticate.js";
+import { actOnSelf } from "../../core/accounts/access.js";
+import { authenticate } from "./authenticate.js";
 import type { ServiceDeps } from "./deps.js";
 import { unwrap } from "./errors.js";
 import { RequestCheck } from "./validate.js";
@@ -10,16 +11,14 @@ export function totpService(deps: ServiceDeps): ServiceImpl<typeof TotpService> 
   const { enrollment } = deps;
   return {
     async enroll(req, ctx) {
-      const caller = await authenticate(deps, ctx);
-      requireSelf(caller, req.userId);
+      const caller = unwrap(actOnSelf(await authenticate(deps, ctx), req.userId));
       const pending = unwrap(await enrollment.enroll(caller));
       return { totp: { ...pending, isPendingActivation: true } };
     },
 
     async activate(req, ctx) {
       new RequestCheck().text("token", req.token, 16).done();
-      const caller = await authenticate(deps, ctx);
-      requireSelf(caller, req.userId);
+      const caller = unwrap(actOnSelf(await authenticate(deps, ctx), req.userId));
       unwrap(await enrollment.activate(caller, req.token, req.secret || undefined));
       return {};
     },
@@ -31,8 +30,7 @@ export function totpService(deps: ServiceDeps): ServiceImpl<typeof TotpService> 
         .that("secondaryAuthFactor.type", !factor || factor.type === "PASSWORD", '"secondaryAuthFactor.type" must be "PASSWORD"')
         .that("secondaryAuthFactor.token", !factor || factor.token !== "", '"secondaryAuthFactor.token" is required', "missing")
         .done();
-      const caller = await authenticate(deps, ctx);
-      requireSelf(caller, req.userId);
+      const caller = unwrap(actOnSelf(await authenticate(deps, ctx), req.userId));
       unwrap(await enrollment.eject(caller, factor!.token));
       return {};
     },
