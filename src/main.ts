@@ -1,17 +1,44 @@
-// Entry point: read the config, start the service (or, with CLUSTER_WORKERS > 1, the workers
-// that run it), stop cleanly on SIGTERM/SIGINT.
+// Entry point: answer --help/--version (refuse any other argument), read the config, start the
+// service (or, with CLUSTER_WORKERS > 1, the workers that run it), stop cleanly on SIGTERM/SIGINT.
 import cluster from "node:cluster";
-import { pino } from "pino";
-import { reportListening, superviseWorkers } from "./cluster.js";
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { ConfigError, ENV_VARS, loadConfig } from "./config.js";
-import { BootstrapError } from "./core/bootstrap.js";
-import { startService } from "./service.js";
 
-if (process.argv.includes("--help")) {
-  console.log("Sign-in service. Configuration (environment variables):\n");
+/** package.json's version, found upwards from this file (src/ under tsx, dist/src/ when built). */
+function packageVersion(): string {
+  for (let dir = dirname(fileURLToPath(import.meta.url)); ; dir = dirname(dir)) {
+    const file = join(dir, "package.json");
+    if (existsSync(file)) return (JSON.parse(readFileSync(file, "utf8")) as { version: string }).version;
+    if (dirname(dir) === dir) return "unknown";
+  }
+}
+
+// Arguments are settled before the service and its dependencies are even loaded: --help answers at
+// once, and a mistyped argument can never leave a service holding the port.
+const USAGE = "Usage: npm start [-- --help | --version] (configured by environment variables only)";
+const args = process.argv.slice(2);
+const unknown = args.find((a) => !["-h", "--help", "-v", "--version"].includes(a));
+if (unknown !== undefined) {
+  console.error(`Unknown argument: ${unknown}. ${USAGE}`);
+  process.exit(2);
+}
+if (args.includes("-h") || args.includes("--help")) {
+  console.log(`Sign-in service. ${USAGE}\n\nConfiguration (environment variables):\n`);
   for (const [name, fallback, meaning] of ENV_VARS) console.log(`  ${name.padEnd(20)} ${meaning}${fallback ? ` (default: ${fallback})` : ""}`);
   process.exit(0);
 }
+if (args.length > 0) {
+  console.log(packageVersion());
+  process.exit(0);
+}
+const [{ pino }, { reportListening, superviseWorkers }, { BootstrapError }, { startService }] = await Promise.all([
+  import("pino"),
+  import("./cluster.js"),
+  import("./core/bootstrap.js"),
+  import("./service.js"),
+]);
 
 // Signals are handled from the first moment: one that arrives while starting stops the service
 // as soon as it is up (a supervisor may stop a worker that is still starting).
