@@ -1,6 +1,9 @@
 // Every environment variable the service reads, parsed and validated once at start-up.
 // A bad value stops start-up with a message naming the variable.
+import { readFileSync } from "node:fs";
+import net from "node:net";
 import os from "node:os";
+import tls from "node:tls";
 import proxyaddr from "proxy-addr";
 import { isAppId } from "./core/apps/app.js";
 import type { LimitsConfig } from "./core/limits/sign-in-limits.js";
@@ -114,9 +117,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     return raw;
   };
 
+  const host = checkHost(str("HOST"));
   const cert = str("TLS_CERT");
   const key = str("TLS_KEY");
   if (Boolean(cert) !== Boolean(key)) throw new ConfigError("TLS_CERT and TLS_KEY must be set together");
+  if (cert) checkTls(cert, key);
   const schema = str("DATABASE_SCHEMA");
   if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) {
     throw new ConfigError(`DATABASE_SCHEMA must be a lowercase SQL identifier, got "${schema}"`);
@@ -185,7 +190,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     accessTokenTtlSeconds: int("ACCESS_TOKEN_TTL", 60, 365 * 24 * 3600),
     masterKey,
     sms: { webhookUrl, webhookSecret, devLogCodes: bool("SMS_DEV_LOG_CODES") },
-    host: str("HOST"),
+    host,
     port: int("PORT", 0, 65535),
     tls: cert ? { cert, key } : null,
     databaseUrl,
@@ -208,4 +213,36 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     totpIssuer: str("TOTP_ISSUER"),
     logLevel: oneOf("LOG_LEVEL", ["fatal", "error", "warn", "info", "debug", "trace", "silent"]),
   };
+}
+
+// An address or a host name, checked here so that a typo is not reported as a failed name lookup.
+function checkHost(host: string): string {
+  const hint = "use an address of this machine (127.0.0.1, 0.0.0.0 for every IPv4 interface, :: for every interface) or a host name";
+  const bare = host.replace(/^\[(.*)\]$/, "$1");
+  if (net.isIP(bare)) return bare;
+  if (/^[\d.]+$/.test(host) || host.includes(":")) throw new ConfigError(`HOST: "${host}" is not a valid IP address; ${hint}`);
+  if (!/^(?=.{1,253}$)[a-z\d]([a-z\d-]{0,61}[a-z\d])?(\.[a-z\d]([a-z\d-]{0,61}[a-z\d])?)*\.?$/i.test(host)) {
+    throw new ConfigError(`HOST: "${host}" is neither an IP address nor a host name; ${hint}`);
+  }
+  return host;
+}
+
+// Read now rather than when the port opens, after the database: a wrong path is told at once.
+function checkTls(certFile: string, keyFile: string): void {
+  const read = (name: string, file: string, what: string) => {
+    try {
+      return readFileSync(file);
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      const why = e.code === "ENOENT" ? "no such file" : e.code === "EACCES" ? "permission denied" : e.code === "EISDIR" ? "a folder, not a file" : e.message;
+      throw new ConfigError(`${name}: cannot read ${file} (${why}); point ${name} at a readable PEM ${what} file`);
+    }
+  };
+  const cert = read("TLS_CERT", certFile, "certificate");
+  const key = read("TLS_KEY", keyFile, "private key");
+  try {
+    tls.createSecureContext({ cert, key });
+  } catch (err) {
+    throw new ConfigError(`TLS_CERT and TLS_KEY: ${certFile} and ${keyFile} are not a matching PEM certificate and private key (${(err as Error).message})`);
+  }
 }

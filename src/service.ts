@@ -79,6 +79,9 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
   try {
     // Checked whole before anything is opened or written.
     const bootstrap = config.bootstrapFile ? await readBootstrap(config.bootstrapFile) : null;
+    // Redis first: an unreachable one is reported within its own bound, before the (slower) database opens.
+    const store = await openEphemeralStore(config, clock);
+    cleanup.push(() => store.close());
     const db =
       opts.database ??
       (await openDatabase({
@@ -89,9 +92,6 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
       }));
     if (!opts.database) cleanup.push(() => db.close());
     await migrate(db);
-
-    const store = await openEphemeralStore(config, clock);
-    cleanup.push(() => store.close());
 
     const now = () => clock.now();
     const accounts = new CachedAccountStore(new PostgresAccountStore(db), store, CACHE_TTL_MS, now);
@@ -193,10 +193,10 @@ async function openEphemeralStore(config: Config, clock: Clock): Promise<Ephemer
   if (!config.redis) return new MemoryEphemeralStore(clock);
   const redis = new RedisEphemeralStore(config.redis, config.redisKeyPrefix);
   try {
-    await redis.ready();
+    await redis.ready(); // its message names REDIS_URL, the address, the cause and what to do
   } catch (err) {
     await redis.close();
-    throw new Error(`REDIS_URL: cannot reach Redis: ${(err as Error).message}`);
+    throw err;
   }
   return redis;
 }

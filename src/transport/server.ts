@@ -63,7 +63,7 @@ export async function listen(inner: Handler, opts: ListenOptions): Promise<Liste
   });
 
   await new Promise<void>((resolve, reject) => {
-    front.once("error", reject);
+    front.once("error", (err) => reject(new Error(listenFailure(err, opts), { cause: err })));
     front.listen(opts.port, opts.host, () => resolve());
   });
   const { port } = front.address() as AddressInfo;
@@ -84,6 +84,24 @@ export async function listen(inner: Handler, opts: ListenOptions): Promise<Liste
       await closed;
     },
   };
+}
+
+// Names the variable to change: the operating system's codes alone read as crashes.
+function listenFailure(err: NodeJS.ErrnoException, { host, port }: ListenOptions): string {
+  switch (err.code) {
+    case "EADDRINUSE":
+      return `PORT: ${port} is already in use on ${host}; stop the process using it or choose another PORT (0 = any free port)`;
+    case "EACCES":
+      return `PORT: this user may not listen on port ${port} (permission denied); choose a PORT above 1023`;
+    case "EADDRNOTAVAIL":
+      return `HOST: ${host} is not an address of this machine; use one of its addresses, 0.0.0.0 (every IPv4 interface) or :: (every interface)`;
+    case "ENOTFOUND":
+    case "EAI_AGAIN":
+    case "EAI_FAIL":
+      return `HOST: cannot resolve the host name "${host}" (${err.code}); use an address of this machine such as 127.0.0.1 or 0.0.0.0`;
+    default:
+      return `cannot listen on ${host}:${port} (HOST, PORT): ${err.message}`;
+  }
 }
 
 /** Reads until the first bytes tell HTTP/2's preface from anything else, then hands over. */

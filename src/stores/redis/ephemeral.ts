@@ -1,7 +1,7 @@
 // EphemeralStore on Redis, shared by every instance. Keys carry a prefix so that
 // deployments (and test runs) sharing one Redis never see each other's state.
 import { StoreUnavailable, type EphemeralStore } from "../../core/ephemeral.js";
-import { connectRedis, parseRedisTarget, type RedisClient, type RedisTarget } from "./target.js";
+import { connectRedis, describeTarget, parseRedisTarget, type RedisClient, type RedisTarget } from "./target.js";
 
 // Compare-and-set in one server-side step (see EphemeralStore.advance).
 const ADVANCE = `
@@ -29,16 +29,19 @@ type RedisWithAdvance = RedisClient & {
   pushCapped(key: string, value: string, max: number, ttlMs: number): Promise<number>;
 };
 
-const READY_TIMEOUT_MS = 5000;
+/** How long start-up waits for Redis before saying it cannot reach it. */
+export const READY_TIMEOUT_MS = 3000;
 
 export class RedisEphemeralStore implements EphemeralStore {
   /** Told of every connection error (for metrics). */
   onError: () => void = () => {};
   private readonly redis: RedisWithAdvance;
+  private readonly target: RedisTarget;
 
   /** `target`: a parsed target, or a redis:// URL. */
   constructor(target: RedisTarget | string, keyPrefix: string) {
     const t = typeof target === "string" ? parseRedisTarget(target)! : target;
+    this.target = t;
     // One connection with auto-pipelining: the commands issued in one tick (a sign-in's app cache
     // generation and limit checks) go out together, as one round trip.
     this.redis = connectRedis(t, { keyPrefix, enableAutoPipelining: true }) as RedisWithAdvance;
@@ -91,17 +94,31 @@ export class RedisEphemeralStore implements EphemeralStore {
     return this.redis.status === "ready";
   }
 
-  /** Resolves once connected; start-up fails clearly when Redis is unreachable. */
-  async ready(): Promise<void> {
-    const deadline = Date.now() + READY_TIMEOUT_MS;
+  /** Resolves once connected; otherwise rejects after `timeoutMs` with a message for the operator. */
+  async ready(timeoutMs = READY_TIMEOUT_MS): Promise<void> {
     const c = this.redis;
-    while (c.status !== "ready") {
-      if (Date.now() > deadline) throw new Error(`not ready after ${READY_TIMEOUT_MS} ms (status ${c.status})`);
-      await new Promise((r) => c.once("ready", r).once("error", r));
+    if (c.status === "ready") return;
+    // One listener pair for the whole wait: ioredis reports every failed retry as an error, and
+    // adding listeners per retry piled them up (MaxListenersExceededWarning).
+    let last: Error | undefined;
+    const onError = (err: Error) => void (last = err);
+    let onReady = () => {};
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        onReady = resolve;
+        timer = setTimeout(() => reject(new Error(unreachable(this.target, timeoutMs, last), { cause: last })), timeoutMs);
+        c.once("ready", onReady).on("error", onError);
+      });
+    } finally {
+      clearTimeout(timer);
+      c.off("ready", onReady).off("error", onError);
     }
   }
 
   async close(): Promise<void> {
+    // QUIT waits for an answer, which a server that never became ready may never send.
+    if (this.redis.status !== "ready") return this.redis.disconnect();
     await this.redis.quit().catch(() => this.redis.disconnect());
   }
 }
@@ -112,4 +129,25 @@ function guard<T>(p: Promise<T>): Promise<T> {
   return p.catch((err: unknown) => {
     throw new StoreUnavailable("Redis is unavailable", { cause: err });
   });
+}
+
+// Names the variable, what was tried, why it failed and what to do.
+function unreachable(target: RedisTarget, timeoutMs: number, err: Error | undefined): string {
+  const variable = target.kind === "cluster" ? "REDIS_URL (or REDIS_CLUSTER_NODES)" : "REDIS_URL";
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  const network: Record<string, string> = {
+    ECONNREFUSED: "connection refused",
+    ENOTFOUND: "host not found",
+    EAI_AGAIN: "host not found",
+    ETIMEDOUT: "no answer",
+    EHOSTUNREACH: "host unreachable",
+    ENETUNREACH: "network unreachable",
+    ECONNRESET: "connection reset",
+  };
+  const where = describeTarget(target);
+  if (!err || (code && network[code])) {
+    const why = code ? network[code]! : "no answer";
+    return `${variable}: cannot reach Redis at ${where} within ${timeoutMs / 1000} s (${why}); start Redis or correct ${variable}, or unset it to use the in-process store`;
+  }
+  return `${variable}: Redis at ${where} did not accept the connection within ${timeoutMs / 1000} s (${err.message}); correct ${variable}`;
 }

@@ -56,6 +56,19 @@ function hostList(list: string): HostPort[] {
   });
 }
 
+/** host:port of what start-up tries to reach, for messages (never the credentials). */
+export function describeTarget(target: RedisTarget): string {
+  const list = (nodes: HostPort[]) => nodes.map((n) => (n.host.includes(":") ? `[${n.host}]:${n.port}` : `${n.host}:${n.port}`)).join(",");
+  if (target.kind === "cluster") return `cluster nodes ${list(target.nodes)}`;
+  if (target.kind === "sentinel") return `sentinels ${list(target.sentinels)} (primary "${target.name}")`;
+  try {
+    const u = new URL(target.url);
+    return `${u.hostname || "127.0.0.1"}:${u.port || 6379}`;
+  } catch {
+    return "REDIS_URL's address";
+  }
+}
+
 /** How every connection behaves (see RedisEphemeralStore for why). */
 export interface ConnectOptions {
   keyPrefix?: string;
