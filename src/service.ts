@@ -166,7 +166,7 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
         : null,
       readiness: readiness({
         database: async () => (await db.query("SELECT 1")).length === 1,
-        redis: async () => !(store instanceof RedisEphemeralStore) || store.isReady(),
+        redis: store instanceof RedisEphemeralStore ? async () => store.isReady() : "memory",
       }),
     });
     const server = await listen(handler, config);

@@ -1,6 +1,6 @@
-// The sign-in page in real headless Chromium (Debian's, driven by playwright-core): sign-in
-// without and with TOTP, clear messages, the HttpOnly cookie invisible to page script, and
-// sign-out revoking the session. Screenshots of each step go to test/artifacts/ (git-ignored).
+// The sign-in page in real headless Chromium (Debian's, driven by playwright-core): sign-in without and with
+// TOTP, clear messages, the HttpOnly cookie invisible to page script, an expired token refreshed while the
+// session lives, and sign-out revoking the session. Screenshots of each step go to test/artifacts/ (git-ignored).
 import { build } from "esbuild";
 import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
@@ -40,6 +40,12 @@ describe.skipIf(!haveChromium)("sign-in page in Chromium", () => {
     await page.getByRole("button", { name: "Sign in" }).click();
   };
 
+  /** The page's heading once it has decided between the sign-in form and the account. */
+  const settled = async (page: Page) => {
+    await page.locator("#signin-form:not([hidden]), #account:not([hidden])").waitFor();
+    return page.locator("#title").textContent();
+  };
+
   it("signs in without TOTP, keeps the cookie HttpOnly, shows user.info, and signing out revokes", async () => {
     const context = await browser.newContext();
     const page = await context.newPage();
@@ -69,6 +75,39 @@ describe.skipIf(!haveChromium)("sign-in page in Chromium", () => {
     await page.reload();
     await page.getByLabel("Username or email").waitFor();
     await context.close();
+  });
+
+  it("stays signed in after the token expires (refreshing the cookie) while the session lives, not after it ends", async () => {
+    const short = await startTestService({ SESSION_TOKEN_TTL: "60" });
+    const context = await browser.newContext();
+    try {
+      const page = await context.newPage();
+      await page.goto(short.url);
+      await signIn(page, COYOTE.email, COYOTE.password);
+      await page.getByRole("heading", { name: "Your account" }).waitFor();
+      const first = (await context.cookies()).find((c) => c.name === "session")!.value;
+
+      short.clock.advance(61_000);
+      // The token alone no longer opens user.info: only a refresh can keep the page signed in.
+      expect((await post(`${short.url}/api/user.info`, {}, { cookie: `session=${first}` })).json.error.code).toBe(10000);
+      await page.reload();
+      expect(await settled(page)).toBe("Your account");
+      expect(await page.locator("#account-username").textContent()).toBe("coyote");
+      const second = (await context.cookies()).find((c) => c.name === "session")!.value;
+      expect(second).not.toBe(first);
+      expect((await post(`${short.url}/api/user.info`, {}, { cookie: `session=${second}` })).json.user.username).toBe("coyote");
+      await shot(page, "8-signed-in-after-token-expiry");
+
+      // The session ends elsewhere (sign-out of the same session from another client): the page says signed out.
+      short.clock.advance(61_000);
+      expect((await post(`${short.url}/api/session.destroyCookie`, {}, { cookie: `session=${second}` })).json.ok).toBe(true);
+      await page.reload();
+      expect(await settled(page)).toBe("Sign in");
+      expect(await page.getByLabel("Username or email").isVisible()).toBe(true);
+    } finally {
+      await context.close();
+      await short.close();
+    }
   });
 
   it("says when sign-in is blocked, with the wait", async () => {

@@ -1,10 +1,11 @@
-// Running it: liveness and readiness over HTTP and grpc.health.v1, and a SIGTERM that lets
-// every sign-in in flight complete before the process exits.
+// Running it: liveness and readiness over HTTP and grpc.health.v1 (with Redis, and with the in-process
+// store), and a SIGTERM that lets every sign-in in flight complete before the process exits.
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Health, HealthCheckResponse_ServingStatus as Status } from "../gen/grpc/health/v1/health_pb.js";
 import { SessionService } from "../gen/signin/session/v1/session_pb.js";
+import { readiness } from "../src/transport/readiness.js";
 import { spawnService } from "./support/spawn.js";
 import { bootstrapFile, COYOTE, post, startTestService, testEnv, type TestService } from "./support/service.js";
 
@@ -34,6 +35,31 @@ describe("health", () => {
     expect((await health.check({ service: "signin.session.v1.SessionService" })).status).toBe(Status.SERVING);
     const err = await health.check({ service: "nope.Service" }).then(() => null, (e) => ConnectError.from(e));
     expect(err?.code).toBe(Code.NotFound);
+  });
+});
+
+describe("health without Redis (the in-process store)", () => {
+  let svc: TestService;
+  beforeAll(async () => {
+    svc = await startTestService({ REDIS_URL: "" });
+  });
+  afterAll(() => svc?.close());
+
+  it('GET /readyz says "memory" for the store instead of claiming a Redis; ready, and SERVING over gRPC', async () => {
+    const ready = await fetch(`${svc.url}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toStrictEqual({ status: "ready", checks: { database: true, redis: "memory" } });
+    const health = createClient(Health, createGrpcTransport({ baseUrl: svc.url }));
+    expect((await health.check({})).status).toBe(Status.SERVING);
+  });
+});
+
+describe("readiness report", () => {
+  it('is not ready when a probe fails or throws, "memory" never fails it, and each check is named', async () => {
+    expect(await readiness({ database: async () => true, redis: "memory" })()).toStrictEqual({ ready: true, checks: { database: true, redis: "memory" } });
+    expect(await readiness({ database: async () => false, redis: "memory" })()).toStrictEqual({ ready: false, checks: { database: false, redis: "memory" } });
+    const down = readiness({ database: async () => true, redis: () => Promise.reject(new Error("ECONNREFUSED")) });
+    expect(await down()).toStrictEqual({ ready: false, checks: { database: true, redis: false } });
   });
 });
 

@@ -1,5 +1,5 @@
 // The request handler behind the port: Connect/gRPC/gRPC-Web routes first, then the
-// legacy REST paths, the API documents, and a JSON 404 for everything else.
+// legacy REST paths, the API documents (JSON, and as a page at /api/docs.html), and a JSON 404 for everything else.
 import { Code, ConnectError, createContextValues } from "@connectrpc/connect";
 import type { Metrics } from "../observability/metrics.js";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
@@ -16,6 +16,7 @@ import { requestContext, requestContextKey, type TrustFn } from "./request-conte
 import { applyCors } from "./cors.js";
 import type { Readiness } from "./readiness.js";
 import { webPage } from "./web-page.js";
+import { apiPage } from "./api-page.js";
 import type { Handler } from "./server.js";
 
 export interface HandlerOptions {
@@ -34,6 +35,7 @@ export function createHandler(impls: Implementations, opts: HandlerOptions): Han
   const legacy = legacyHandler(LEGACY_ROUTES, impls, opts);
   const openapi = legacyOpenApi(LEGACY_ROUTES, opts.version);
   const docs = yeepOpenApi(LEGACY_ROUTES, opts.version);
+  const docsPage = apiPage(openapi);
   const page = webPage();
 
   const fallback = async (req: Req, res: Res) => {
@@ -57,6 +59,7 @@ export function createHandler(impls: Implementations, opts: HandlerOptions): Han
     if (path === "/api/docs" && (req.method === "GET" || req.method === "HEAD")) {
       return sendJson(res, 200, docs, { "cache-control": "public, max-age=300" });
     }
+    if (path === "/api/docs.html" && (req.method === "GET" || req.method === "HEAD")) return docsPage(req, res);
     if (path === "/.well-known/jwks.json" && (req.method === "GET" || req.method === "HEAD")) {
       return sendJson(res, 200, await opts.jwks.keys(), { "cache-control": "public, max-age=300" });
     }

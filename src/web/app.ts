@@ -1,8 +1,9 @@
 /// <reference lib="dom" />
 // The sign-in page: password, then the TOTP step when the answer asks for it, then the account
 // (user.info) and a sign-out button. It talks to the service with connect-web; the session is
-// the HttpOnly cookie, which this script never sees.
-import { ConnectError } from "@connectrpc/connect";
+// the HttpOnly cookie, which this script never sees. Its token expires long before the session
+// (15 min vs 30 days), so a refused call refreshes the cookie once and retries.
+import { Code, ConnectError } from "@connectrpc/connect";
 import { createWebClients, ErrorDetailSchema } from "../clients/web.js";
 
 const api = createWebClients(location.origin);
@@ -50,8 +51,28 @@ function explain(err: unknown): string {
   }
 }
 
+const unauthenticated = (err: unknown) => ConnectError.from(err).code === Code.Unauthenticated;
+
+/**
+ * Runs an authenticated call; when the token is refused (expired), rotates the cookie with
+ * RefreshCookie and calls again. A refresh that fails means signed out, unless another tab has
+ * just rotated the same session (only one refresh of a token wins): then the jar holds its new
+ * cookie, and the second call succeeds with it.
+ */
+async function withSession<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (err) {
+    if (!unauthenticated(err)) throw err;
+  }
+  await api.session.refreshCookie({}).catch((err: unknown) => {
+    if (!unauthenticated(err)) throw err;
+  });
+  return call();
+}
+
 async function showAccount() {
-  const { user } = await api.user.info({});
+  const { user } = await withSession(() => api.user.info({}));
   $("account-username").textContent = user?.username ?? "";
   $("account-name").textContent = user?.fullName || "—";
   $("account-email").textContent = user?.emails[0]?.address ?? "—";
@@ -102,3 +123,15 @@ $("signout").addEventListener("click", async () => {
 
 // Already signed in (the cookie is sent along)? Then show the account straight away.
 showAccount().catch(() => show("signin"));
+
+// Back to a tab left open: check the session again (refreshing it), so the page never shows an
+// account whose session has ended, nor signs out one that still lives.
+document.addEventListener("visibilitychange", () => {
+  if (document.visibilityState === "visible" && !account.hidden) {
+    showAccount().catch((err: unknown) => {
+      if (!unauthenticated(err)) return; // unreachable for now: still signed in as far as we know
+      show("signin");
+      say("Your session has ended. Please sign in again.", "info");
+    });
+  }
+});
