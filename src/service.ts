@@ -183,7 +183,7 @@ async function readBootstrap(file: string) {
     throw new BootstrapError(`SIGNIN_BOOTSTRAP: cannot read ${file}: ${err.message}`);
   });
   try {
-    return parseBootstrap(text);
+    return parseBootstrap(text, file);
   } catch (err) {
     throw new BootstrapError(`SIGNIN_BOOTSTRAP ${file}: ${(err as Error).message}`);
   }

@@ -3,7 +3,7 @@
 // Without ADMIN_TOKEN there is no admin API at all.
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AdminService } from "../gen/signin/admin/v1/admin_pb.js";
 import { cosync, md5 } from "./support/cosync.js";
@@ -12,12 +12,17 @@ import { bootstrapFile, post, startTestService, testEnv } from "./support/servic
 
 const ADMIN_TOKEN = "admin-token-for-tests-0123456789abcdef";
 
+// Asynchronous: a synchronous run would freeze this process's timers, and fetch would then reuse a
+// keep-alive connection the service has already closed ("other side closed").
 function cli(url: string, ...args: string[]) {
-  const out = spawnSync(process.execPath, ["--import", "tsx", "src/cli/signin.ts", ...args], {
-    env: { ...process.env, SIGNIN_URL: url, ADMIN_TOKEN },
-    encoding: "utf8",
+  return new Promise<{ code: number | null; stdout: string; stderr: string; json: () => any }>((resolve) => {
+    const child = spawn(process.execPath, ["--import", "tsx", "src/cli/signin.ts", ...args], { env: { ...process.env, SIGNIN_URL: url, ADMIN_TOKEN } });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stderr += d));
+    child.on("close", (code) => resolve({ code, stdout, stderr, json: () => JSON.parse(stdout) }));
   });
-  return { code: out.status, stdout: out.stdout, stderr: out.stderr, json: () => JSON.parse(out.stdout) };
 }
 
 describe("signin CLI", () => {
@@ -32,58 +37,126 @@ describe("signin CLI", () => {
   afterAll(() => stop?.());
 
   it("creates an app and a user that can then sign in; deactivation and revocation take effect", async () => {
-    const app = cli(url, "--json", "apps", "create", "acme", "--prehash", "md5", "--realm", "acme-realm", "--metadata", "role:role");
+    const app = await cli(url, "--json", "apps", "create", "acme", "--prehash", "md5", "--realm", "acme-realm", "--metadata", "role:role");
     expect(app.code).toBe(0);
     const { appToken } = app.json();
     expect(appToken).toMatch(/^[\w-]{43}$/);
-    expect(cli(url, "apps", "list").stdout).toMatch(/^acme\tactive\t2fa=none\taud=acme-realm/m);
+    expect((await cli(url, "apps", "list")).stdout).toMatch(/^acme\tactive\t2fa=none\taud=acme-realm/m);
 
-    const user = cli(url, "--json", "users", "create", "--app", "acme", "--username", "wile@acme.com", "--password", "s3cret!", "--email", "wile@acme.com");
+    const user = await cli(url, "--json", "users", "create", "--app", "acme", "--username", "wile@acme.com", "--password", "s3cret-pw!", "--email", "wile@acme.com");
     expect(user.code).toBe(0);
     const id = user.json().account.id as string;
-    const login = () => cosync(url, "login", { handle: "wile@acme.com", password: md5("s3cret!") }, { "app-token": appToken });
+    const login = () => cosync(url, "login", { handle: "wile@acme.com", password: md5("s3cret-pw!") }, { "app-token": appToken });
     const first = await login();
     expect(first.status).toBe(200);
 
-    expect(cli(url, "users", "list", "--app", "acme").stdout).toContain(`${id}\twile@acme.com`);
-    expect(cli(url, "users", "revoke", id).stdout).toContain("revoked");
+    expect((await cli(url, "users", "list", "--app", "acme")).stdout).toContain(`${id}\twile@acme.com`);
+    expect((await cli(url, "users", "revoke", id)).stdout).toContain("revoked");
     expect((await cosync(url, "getUser", null, { "access-token": first.json["access-token"] })).json.code).toBe(405);
 
-    expect(cli(url, "users", "deactivate", id).code).toBe(0);
+    expect((await cli(url, "users", "deactivate", id)).code).toBe(0);
     expect((await login()).json.code).toBe(404);
-    expect(cli(url, "users", "activate", id).code).toBe(0);
-    expect(cli(url, "users", "set-password", id, "--password", "n3w!").code).toBe(0);
-    expect((await cosync(url, "login", { handle: "wile@acme.com", password: md5("n3w!") }, { "app-token": appToken })).status).toBe(200);
+    expect((await cli(url, "users", "activate", id)).code).toBe(0);
+    expect((await cli(url, "users", "set-password", id, "--password", "n3w-passw0rd!")).code).toBe(0);
+    expect((await cosync(url, "login", { handle: "wile@acme.com", password: md5("n3w-passw0rd!") }, { "app-token": appToken })).status).toBe(200);
 
-    const audit = cli(url, "users", "audit", id).stdout;
+    const audit = (await cli(url, "users", "audit", id)).stdout;
     expect(audit).toMatch(/sign_in\.success/);
     expect(audit).toMatch(/sign_in\.failure\tdeactivated/);
 
-    expect(cli(url, "apps", "suspend", "acme").stdout).toContain("acme: suspended");
+    expect((await cli(url, "apps", "suspend", "acme")).stdout).toContain("acme: suspended");
     expect((await login()).json.code).toBe(402);
   });
 
+  it("the README's flow: an app with required metadata, a user created with it signs in and gets the claim", async () => {
+    const app = await cli(url, "--json", "apps", "create", "readme", "--prehash", "md5", "--two-factor", "google", "--realm", "readme-realm", "--metadata", "user_data.role:role:required");
+    expect(app.code).toBe(0);
+    const { appToken } = app.json();
+    const create = (handle: string, ...more: string[]) =>
+      cli(url, "--json", "users", "create", "--app", "readme", "--username", handle, "--password", "catch-the-b1rd$", "--email", handle, ...more);
+    const login = (handle: string) => cosync(url, "login", { handle, password: md5("catch-the-b1rd$") }, { "app-token": appToken });
+    const claims = (jwt: string) => JSON.parse(Buffer.from(jwt.split(".")[1]!, "base64url").toString());
+
+    const wile = await create("wile@readme.io", "--metadata", "user_data.role=admin");
+    expect(wile.code).toBe(0);
+    expect(wile.json().account.metadata).toStrictEqual({ user_data: { role: "admin" } });
+    const first = await login("wile@readme.io");
+    expect(first.status).toBe(200);
+    expect(Object.keys(first.json).sort()).toStrictEqual(["access-token", "jwt"]);
+    expect(claims(first.json.jwt)).toMatchObject({ aud: "readme-realm", sub: "wile@readme.io", user_data: { role: "admin" } });
+
+    // Without the required metadata no token is issued; `users update` supplies it.
+    const bare = await create("bare@readme.io");
+    expect((await login("bare@readme.io")).json.code).toBe(604);
+    const update = await cli(url, "users", "update", bare.json().account.id, "--metadata-json", '{"user_data":{"level":3}}', "--metadata", "user_data.role=editor", "--full-name", "Bare");
+    expect(update.code).toBe(0);
+    expect(update.stdout).toContain("set fullName, metadata");
+    const second = await login("bare@readme.io");
+    expect(claims(second.json.jwt).user_data).toStrictEqual({ role: "editor" }); // undeclared metadata (level) stays out
+    expect((await cli(url, "--json", "users", "list", "--app", "readme")).json().accounts.find((a: { username: string }) => a.username === "bare@readme.io")).toMatchObject({
+      fullName: "Bare",
+      metadata: { user_data: { level: 3, role: "editor" } },
+    });
+  });
+
+  it("unknown options, options of another command and malformed values exit 2 with the usage; nothing is sent", async () => {
+    for (const args of [
+      ["users", "create", "--username", "x", "--password", "long-enough", "--metadta", "a=b"],
+      ["users", "create", "--username", "x", "--password", "long-enough", "--name", "X"],
+      ["users", "deactivate", "ffffffffffffffffffffffff", "--password", "long-enough"],
+      ["apps", "update", "acme", "--prehash", "md5"],
+      ["users", "create", "--username", "x", "--password", "long-enough", "--metadata", "role"],
+      ["users", "create", "--username", "x", "--password", "long-enough", "--metadata-json", "[1]"],
+      ["apps", "update", "acme", "--jwt-hours", "twelve"],
+      ["users", "revoke", "a", "b"],
+    ]) {
+      const out = await cli(url, ...args);
+      expect({ args, code: out.code }).toStrictEqual({ args, code: 2 });
+      expect(out.stderr).toContain("Usage: signin");
+    }
+    expect((await cli(url, "users", "create", "--username", "x", "--password", "long-enough", "--name", "X")).stderr).toContain("users create does not take --name");
+    expect((await cli(url, "--json", "users", "list")).json().accounts ?? []).not.toContainEqual(expect.objectContaining({ username: "x" }));
+  });
+
+  it("apps update prints what changed; audit of an unknown account and a short password are refused", async () => {
+    expect((await cli(url, "apps", "create", "changing")).code).toBe(0);
+    const out = await cli(url, "apps", "update", "changing", "--jwt-hours", "12", "--name", "Changing Inc");
+    expect(out.code).toBe(0);
+    expect(out.stdout).toBe("app changing: active\n  name: changing -> Changing Inc\n  jwtExpirationHours: 24 -> 12\n");
+    expect((await cli(url, "apps", "update", "changing", "--jwt-hours", "12")).stdout).toContain("(nothing changed)");
+
+    const audit = await cli(url, "users", "audit", "ffffffffffffffffffffffff");
+    expect(audit.code).toBe(1);
+    expect(audit.stderr).toContain('signin: account "ffffffffffffffffffffffff" not found (NotFound)');
+
+    const id = (await cli(url, "--json", "users", "create", "--username", "pat", "--password", "long-enough")).json().account.id;
+    const short = await cli(url, "users", "set-password", id, "--password", "short");
+    expect(short.code).toBe(1);
+    expect(short.stderr).toContain("signin: password must be at least 8 characters (InvalidArgument)");
+    expect((await cli(url, "users", "create", "--username", "tiny", "--password", "1234567")).stderr).toContain("password must be at least 8 characters");
+  });
+
   it("totp enroll prints a QR code and the secret; keys rotate names the new key", async () => {
-    const user = cli(url, "--json", "users", "create", "--username", "coyote", "--password", "catch-the-b1rd$").json();
-    const out = cli(url, "totp", "enroll", user.account.id);
+    const user = (await cli(url, "--json", "users", "create", "--username", "coyote", "--password", "catch-the-b1rd$")).json();
+    const out = await cli(url, "totp", "enroll", user.account.id);
     expect(out.code).toBe(0);
     expect(out.stdout).toContain("▀"); // the terminal QR code
     expect(out.stdout).toMatch(/secret: [A-Z2-7]{16,}/);
     expect((await post(`${url}/api/session.setCookie`, { user: "coyote", password: "catch-the-b1rd$" })).json.error.code).toBe(10034);
-    expect(cli(url, "keys", "rotate").stdout).toMatch(/^new signing key [\w-]+/);
+    expect((await cli(url, "keys", "rotate")).stdout).toMatch(/^new signing key [\w-]+/);
   });
 
-  it("clear errors: a wrong token exits 1, bad usage exits 2", () => {
+  it("clear errors: a wrong token exits 1, bad usage exits 2", async () => {
     const wrong = spawnSync(process.execPath, ["--import", "tsx", "src/cli/signin.ts", "apps", "list"], {
       env: { ...process.env, SIGNIN_URL: url, ADMIN_TOKEN: "x".repeat(40) },
       encoding: "utf8",
     });
     expect(wrong.status).toBe(1);
     expect(wrong.stderr).toContain("signin: admin token required (Unauthenticated)");
-    const bad = cli(url, "apps", "frobnicate");
+    const bad = await cli(url, "apps", "frobnicate");
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('unknown command "apps frobnicate"');
-    expect(cli(url, "users", "revoke", "ffffffffffffffffffffffff").stderr).toMatch(/not found \(NotFound\)/);
+    expect((await cli(url, "users", "revoke", "ffffffffffffffffffffffff")).stderr).toMatch(/not found \(NotFound\)/);
   });
 });
 

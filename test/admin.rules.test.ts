@@ -74,7 +74,7 @@ describe("admin rules", () => {
     await db?.close();
   });
 
-  const newAccount = async (username: string, appId?: string) => value(await admin.accounts.create({ appId, username, password: "pw-" + username }));
+  const newAccount = async (username: string, appId?: string) => value(await admin.accounts.create({ appId, username, password: "password-" + username }));
   const keyCount = async (appId: string) =>
     (await db.query<{ n: number }>("SELECT count(*)::int AS n FROM signing_keys WHERE purpose LIKE $1", [`%${appId}%`]))[0]!.n;
 
@@ -119,7 +119,7 @@ describe("admin rules", () => {
   it("an update checks the same values and keeps what it does not name", async () => {
     value(await admin.apps.create({ id: "upd", twoFactor: "google" }));
     expect(failure(await admin.apps.update("upd", { status: "paused" })).message).toBe("status must be one of active, suspended, deleted");
-    const updated = value(await admin.apps.update("upd", { status: "suspended" }));
+    const { app: updated } = value(await admin.apps.update("upd", { status: "suspended" }));
     expect(updated).toMatchObject({ status: "suspended", twoFactor: "google", name: "upd" });
   });
 
@@ -151,7 +151,7 @@ describe("admin rules", () => {
     const expected = { reason: "LOGIN_TAKEN", message: 'username or email already used in app "default"' };
     expect(failure(await admin.accounts.create({ username: "taken", password: "other-pw" }))).toMatchObject(expected);
     expect(failure(await admin.accounts.create({ username: "someone", email: "TAKEN@acme.com", password: "other-pw" }))).toMatchObject(expected);
-    const raced = await Promise.all([0, 1].map(() => admin.accounts.create({ username: "racer", password: "pw" })));
+    const raced = await Promise.all([0, 1].map(() => admin.accounts.create({ username: "racer", password: "racer-pw" })));
     expect(raced.map((r) => (r.ok ? "created" : r.failure.reason)).sort()).toStrictEqual(["LOGIN_TAKEN", "created"]);
     const other = await newAccount("other-one");
     expect(failure(await admin.accounts.update(other.id, { email: "taken@acme.com" })).reason).toBe("LOGIN_TAKEN");
@@ -161,10 +161,47 @@ describe("admin rules", () => {
   it("an unknown account is ACCOUNT_NOT_FOUND", async () => {
     const expected = { reason: "ACCOUNT_NOT_FOUND", message: `account "${NO_ACCOUNT}" not found` };
     expect(failure(await admin.accounts.update(NO_ACCOUNT, { fullName: "x" }))).toMatchObject(expected);
-    expect(failure(await admin.accounts.setPassword(NO_ACCOUNT, "pw"))).toMatchObject(expected);
+    expect(failure(await admin.accounts.setPassword(NO_ACCOUNT, "long-enough"))).toMatchObject(expected);
     expect(failure(await admin.accounts.enrollTotp(NO_ACCOUNT))).toMatchObject(expected);
     expect(failure(await admin.accounts.resetSecondFactors(NO_ACCOUNT))).toMatchObject(expected);
     expect(failure(await admin.accounts.revokeSessions(NO_ACCOUNT))).toMatchObject(expected);
+    expect(failure(await admin.accounts.auditEvents(NO_ACCOUNT))).toMatchObject(expected);
+  });
+
+  it("the password rule applies to creating an account, setting a password and importing one in clear", async () => {
+    const short = { reason: "INVALID_REQUEST", message: "password must be at least 8 characters", fieldViolations: [{ field: "password", kind: "invalid" }] };
+    expect(failure(await admin.accounts.create({ username: "shorty", password: "1234567" }))).toMatchObject(short);
+    expect(await accounts.findByLogin("default", "shorty")).toBeNull();
+    const account = await newAccount("longer");
+    expect(failure(await admin.accounts.setPassword(account.id, "short"))).toMatchObject(short);
+    expect(failure(await admin.accounts.setPassword(account.id, " ".repeat(12))).message).toBe("password must not be blank");
+    expect(failure(await admin.accounts.setPassword(account.id, "x".repeat(1025))).message).toBe("password must be at most 1024 characters");
+    expect(await hasher.verify((await accounts.findById(account.id))!.passwordHash, "password-longer")).toMatchObject({ ok: true });
+    const imported = value(
+      await admin.accounts.import([
+        { line: 1, username: "imp-short", password: "short" },
+        // A hash carries a password the user already had: not re-judged.
+        { line: 2, username: "imp-hash", passwordHash: await hasher.hash("old") },
+      ]),
+    );
+    expect(imported[0]).toStrictEqual({ line: 1, outcome: "failed", reason: "password must be at least 8 characters" });
+    expect(imported[1]).toMatchObject({ line: 2, outcome: "created" });
+  });
+
+  it("an email must look like one, on create, update and import; an empty update removes it", async () => {
+    const bad = { reason: "INVALID_REQUEST", message: "email is not an email address", fieldViolations: [{ field: "email" }] };
+    expect(failure(await admin.accounts.create({ username: "mailer", email: "Mailer Person", password: "mailer-pw" }))).toMatchObject(bad);
+    const account = value(await admin.accounts.create({ username: "mailer", email: "mailer@acme.com", password: "mailer-pw" }));
+    expect(failure(await admin.accounts.update(account.id, { email: "mailer@localhost" }))).toMatchObject(bad);
+    expect(value(await admin.accounts.update(account.id, { email: null })).email).toBeNull();
+    const [imported] = value(await admin.accounts.import([{ line: 7, username: "imp-mail", email: "no-at-sign", password: "imported-pw" }]));
+    expect(imported).toStrictEqual({ line: 7, outcome: "failed", reason: "email is not an email address" });
+  });
+
+  it("an app update answers the app as it was and as it is", async () => {
+    value(await admin.apps.create({ id: "before-after", jwtExpirationHours: 24 }));
+    const { app, previous } = value(await admin.apps.update("before-after", { jwtExpirationHours: 12, name: "B/A" }));
+    expect([previous.jwtExpirationHours, app.jwtExpirationHours, previous.name, app.name]).toStrictEqual([24, 12, "before-after", "B/A"]);
   });
 
   it("deactivation revokes every session; other updates do not", async () => {
@@ -197,13 +234,13 @@ describe("admin rules", () => {
   it("a set password verifies, as typed and (md5 apps) as the Cosync clients send it; the old one no longer does", async () => {
     const { app } = value(await admin.apps.create({ id: "md5app", passwordPrehash: "md5" }));
     const account = await newAccount("wile", "md5app");
-    value(await admin.accounts.setPassword(account.id, "n3w!"));
+    value(await admin.accounts.setPassword(account.id, "n3w-passw0rd!"));
     const stored = (await accounts.findById(account.id))!.passwordHash;
     const verifies = async (app: App, password: string, form: "plain" | "md5hex") => (await hasher.verify(stored, passwordSecret(app, password, form))).ok;
-    expect(await verifies(app, "n3w!", "plain")).toBe(true);
+    expect(await verifies(app, "n3w-passw0rd!", "plain")).toBe(true);
     expect(await verifies(app, "6c1b5a1ac0c44d2da7ee7a2b7e2aa8ab", "md5hex")).toBe(false);
-    expect(await verifies(app, passwordSecret(app, "n3w!", "plain"), "md5hex")).toBe(true);
-    expect(await verifies(app, "pw-wile", "plain")).toBe(false);
+    expect(await verifies(app, passwordSecret(app, "n3w-passw0rd!", "plain"), "md5hex")).toBe(true);
+    expect(await verifies(app, "password-wile", "plain")).toBe(false);
     expect(failure(await admin.accounts.setPassword(account.id, "")).reason).toBe("INVALID_REQUEST");
   });
 
@@ -221,20 +258,20 @@ describe("admin rules", () => {
     const account = await newAccount("audited");
     recentAudit.record(UNKNOWN_CONTEXT, { event: "sign_in.failure", reason: "wrong_password", accountId: account.id });
     await new Promise((resolve) => setImmediate(resolve)); // the audit write is not awaited by design
-    expect((await admin.accounts.auditEvents(account.id)).map((e) => e.reason)).toStrictEqual(["wrong_password"]);
+    expect(value(await admin.accounts.auditEvents(account.id)).map((e) => e.reason)).toStrictEqual(["wrong_password"]);
   });
 
   it("import: records without an app go to the default app, an unknown app fails its record alone, batches are bounded", async () => {
     const results = value(
       await admin.accounts.import([
-        { line: 1, username: "imported", password: "pw" },
-        { line: 2, appId: "nope", username: "lost", password: "pw" },
+        { line: 1, username: "imported", password: "imported-pw" },
+        { line: 2, appId: "nope", username: "lost", password: "imported-pw" },
       ]),
     );
     expect(results[0]).toMatchObject({ line: 1, outcome: "created" });
     expect((await accounts.findById(results[0]!.id!))?.appId).toBe("default");
     expect(results[1]).toStrictEqual({ line: 2, outcome: "failed", reason: 'unknown app "nope"' });
-    const tooMany = Array.from({ length: 1001 }, (_, i) => ({ line: i, username: `u${i}`, password: "pw" }));
+    const tooMany = Array.from({ length: 1001 }, (_, i) => ({ line: i, username: `u${i}`, password: "imported-pw" }));
     expect(failure(await admin.accounts.import(tooMany)).message).toBe("at most 1000 records per call");
   });
 

@@ -8,19 +8,67 @@ import { describe, expect, it } from "vitest";
 import { loadConfig } from "../src/config.js";
 import { startService } from "../src/service.js";
 import { openDatabase } from "../src/stores/postgres/database.js";
+import { APP_TOKENS, cosync, md5 } from "./support/cosync.js";
 import { bootstrapFile, COYOTE, post, startTestService, testEnv, uniqueName, dropSharedSchema } from "./support/service.js";
+
+const OK_USER = { username: "ok", password: "long-enough" };
 
 describe("bootstrap", () => {
   it.each([
     ["not JSON", "{users:", /not valid JSON/],
-    ["no users array", { accounts: [] }, /"users" array/],
+    ["a misspelt key", { user: [] }, /unknown key "user": expected an object with a "users" array, an "apps" array, or both/],
+    ["users not an array", { users: {} }, /"users" must be an array/],
     ["missing password", { users: [{ username: "a" }] }, /users\[0\]: "password" is required/],
-    ["bad id", { users: [{ id: "123", username: "a", password: "p" }] }, /users\[0\]: "id" must be 24/],
-    ["bad TOTP secret", { users: [{ username: "a", password: "p", totpSecret: "not base32!" }] }, /"totpSecret" must be base32/],
+    ["bad id", { users: [{ id: "123", username: "a", password: "long-enough" }] }, /users\[0\]: "id" must be 24/],
+    ["bad TOTP secret", { users: [{ username: "a", password: "long-enough", totpSecret: "not base32!" }] }, /"totpSecret" must be base32/],
+    ["a short password", { users: [OK_USER, { username: "b", password: "1234567" }] }, /users\[1\]: "password" must be at least 8 characters/],
+    ["a blank password", { users: [{ username: "b", password: "         " }] }, /users\[0\]: "password" must not be blank/],
   ])("a file with %s stops start-up with a clear message", async (_name, doc, message) => {
     const file = typeof doc === "string" ? bootstrapFile(null).replace(/bootstrap\.json$/, "bad.json") : bootstrapFile(doc);
     if (typeof doc === "string") (await import("node:fs")).writeFileSync(file, doc);
     await expect(startService(loadConfig(testEnv({ SIGNIN_BOOTSTRAP: file })))).rejects.toThrow(message);
+  });
+
+  it("an entry error names the file and the entry's index: an invalid email", async () => {
+    const file = bootstrapFile({ users: [OK_USER, { ...OK_USER, username: "b" }, { username: "c", email: "Wile E. Coyote", password: "long-enough" }] });
+    await expect(startService(loadConfig(testEnv({ SIGNIN_BOOTSTRAP: file })))).rejects.toThrow(
+      `SIGNIN_BOOTSTRAP ${file}: users[2]: "email" is not an email address`,
+    );
+  });
+
+  it("a user of an unknown app is refused before anything is written, naming the file and the entry", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "signin-data-"));
+    const env = { DATA_DIR: dataDir, DATABASE_SCHEMA: uniqueName("boot") };
+    const app = { id: "fresh", appToken: "fresh-app-token-0123456789" };
+    const file = bootstrapFile({ apps: [app], users: [OK_USER, { ...OK_USER, username: "lost", app: "nope" }] });
+    await expect(startService(loadConfig(testEnv({ ...env, SIGNIN_BOOTSTRAP: file })))).rejects.toThrow(`SIGNIN_BOOTSTRAP ${file}: users[1]: unknown app "nope"`);
+    const db = await openDatabase({ url: process.env.DATABASE_URL, dataDir, schema: env.DATABASE_SCHEMA });
+    try {
+      expect(await db.query("SELECT id FROM apps WHERE id = 'fresh'")).toStrictEqual([]);
+      expect(await db.query("SELECT id FROM accounts")).toStrictEqual([]);
+    } finally {
+      await db.close();
+      await dropSharedSchema(env.DATABASE_SCHEMA);
+    }
+  });
+
+  it("two entries claiming one email are refused naming the second", async () => {
+    const file = bootstrapFile({ users: [{ ...OK_USER, email: "same@acme.com" }, { ...OK_USER, username: "other", email: "same@acme.com" }] });
+    await expect(startService(loadConfig(testEnv({ SIGNIN_BOOTSTRAP: file })))).rejects.toThrow(
+      `SIGNIN_BOOTSTRAP ${file}: users[1]: username or email already used in app "default" by another account`,
+    );
+  });
+
+  it("a file with only apps is accepted: the app answers its token", async () => {
+    const file = bootstrapFile({ apps: [{ id: "acme", appToken: APP_TOKENS.acme, passwordPrehash: "md5" }] });
+    const svc = await startService(loadConfig(testEnv({ SIGNIN_BOOTSTRAP: file })));
+    try {
+      // 600 (wrong credentials) is only answered once the app-token found its app; an unknown token is 400.
+      const login = await cosync(svc.url, "login", { handle: "nobody@acme.com", password: md5("whatever-pw") }, { "app-token": APP_TOKENS.acme });
+      expect(login.json.code).toBe(600);
+    } finally {
+      await svc.close();
+    }
   });
 
   it("a missing file stops start-up naming the file", async () => {

@@ -60,7 +60,7 @@ describe("Cosync-style login", () => {
   it.each([
     ["no app-token", {}, WILE.handle, WILE.password, 400],
     ["a wrong app-token", { "app-token": "nope" }, WILE.handle, WILE.password, 400],
-    ["a deleted app", { "app-token": APP_TOKENS.deleted }, "g@gone.io", "pw-gone", 401],
+    ["a deleted app", { "app-token": APP_TOKENS.deleted }, "g@gone.io", "pw-gone-away", 401],
     ["a suspended app", { "app-token": APP_TOKENS.suspended }, "p@paused.io", "pw-paused", 402],
     ["a suspended user", acme, "banned@acme.com", "banned-pw", 404],
     ["a wrong password", acme, WILE.handle, "wrong", 600],

@@ -53,7 +53,7 @@ describe("audit of Cosync-style sign-ins", () => {
   it("a suspended or deleted app is audited as on the Yeep-style surface", async () => {
     const paused = await cosync(svc.url, "login", { handle: "p@paused.io", password: md5("pw-paused") }, { "app-token": APP_TOKENS.suspended });
     expect(paused.json.code).toBe(402);
-    const gone = await cosync(svc.url, "login", { handle: "g@gone.io", password: md5("pw-gone") }, { "app-token": APP_TOKENS.deleted });
+    const gone = await cosync(svc.url, "login", { handle: "g@gone.io", password: md5("pw-gone-away") }, { "app-token": APP_TOKENS.deleted });
     expect(gone.json.code).toBe(401);
     expect(eventsOf((e) => e.appId === "paused" || e.appId === "gone")).toStrictEqual([
       ["sign_in.failure", "suspended"],

@@ -1,11 +1,13 @@
 // SIGNIN_BOOTSTRAP: apps and accounts upserted at start-up, idempotently (a password that
 // still verifies keeps its hash). The whole file is checked before anything is written.
-import { ACCOUNT_ID_PATTERN, loginKey, type AccountStore, type NewAccount } from "./accounts/account.js";
+import { ACCOUNT_ID_PATTERN, LoginTaken, loginKey, type AccountStore, type NewAccount } from "./accounts/account.js";
+import { EMAIL_RULE, isEmail } from "./admin/account-spec.js";
 import { appFromSpec, type AppSpec } from "./admin/app-spec.js";
 import { saveApp } from "./admin/apps.js";
 import type { AppStore, NewApp } from "./apps/app.js";
 import { E164 } from "./otp/sms.js";
 import type { PasswordHasher } from "./password/hasher.js";
+import { passwordProblem } from "./password/policy.js";
 import { passwordSecret } from "./password/secret.js";
 import type { AppKeys } from "./tokens/app-tokens.js";
 
@@ -32,23 +34,31 @@ interface BootstrapUser {
 }
 
 export interface Bootstrap {
+  /** The file, named by the errors found while applying it. */
+  source: string;
   apps: NewApp[];
   users: BootstrapUser[];
 }
 
 const BASE32 = /^[A-Z2-7]+=*$/;
+const EXPECTED = 'expected an object with a "users" array, an "apps" array, or both';
 
-export function parseBootstrap(text: string): Bootstrap {
+/** Errors name the entry (users[2]: ...); the caller names the file, which is `source`. */
+export function parseBootstrap(text: string, source = ""): Bootstrap {
   let doc: unknown;
   try {
     doc = JSON.parse(text);
   } catch (err) {
     throw new BootstrapError(`not valid JSON: ${(err as Error).message}`);
   }
-  const { users, apps = [] } = (doc ?? {}) as { users?: unknown; apps?: unknown };
-  if (!Array.isArray(users)) throw new BootstrapError('expected an object with a "users" array');
+  if (typeof doc !== "object" || doc === null || Array.isArray(doc)) throw new BootstrapError(EXPECTED);
+  const { users = [], apps = [], ...others } = doc as { users?: unknown; apps?: unknown };
+  // A misspelt key would otherwise seed nothing, silently.
+  const other = Object.keys(others)[0];
+  if (other !== undefined) throw new BootstrapError(`unknown key "${other}": ${EXPECTED}`);
+  if (!Array.isArray(users)) throw new BootstrapError('"users" must be an array');
   if (!Array.isArray(apps)) throw new BootstrapError('"apps" must be an array');
-  return { apps: apps.map((a, i) => checkApp(a, `apps[${i}]`)), users: users.map((u, i) => checkUser(u, `users[${i}]`)) };
+  return { source, apps: apps.map((a, i) => checkApp(a, `apps[${i}]`)), users: users.map((u, i) => checkUser(u, `users[${i}]`)) };
 }
 
 function checker(value: unknown, at: string) {
@@ -84,9 +94,12 @@ function checkUser(value: unknown, at: string): BootstrapUser {
   const { r, need, optional, oneOf } = checker(value, at);
   const name = r.username ?? r.handle;
   need(typeof name === "string" && name.trim() !== "", '"username" (or "handle") is required');
-  need(typeof r.password === "string" && r.password !== "", '"password" is required');
+  need(typeof r.password === "string", '"password" is required');
+  const password = passwordProblem(r.password as string);
+  need(password === null, `"password" ${password?.rule}`);
   need(r.id === undefined || (typeof r.id === "string" && ACCOUNT_ID_PATTERN.test(r.id)), '"id" must be 24 lowercase hex characters');
   for (const key of ["app", "email", "fullName", "phone"]) optional(key, "string");
+  need(r.email === undefined || isEmail(r.email as string), `"email" ${EMAIL_RULE}`);
   for (const key of ["emailVerified", "deactivated", "googleTwoFactor", "phoneVerified", "phoneTwoFactor"]) optional(key, "boolean");
   oneOf("status", ["active", "suspended"]);
   need(r.metadata === undefined || (typeof r.metadata === "object" && r.metadata !== null && !Array.isArray(r.metadata)), '"metadata" must be an object');
@@ -104,10 +117,15 @@ export async function applyBootstrap(
   doc: Bootstrap,
   deps: { apps: AppStore; accounts: AccountStore; hasher: PasswordHasher; appKeys: AppKeys; defaultAppId: string },
 ): Promise<{ apps: number; users: number }> {
+  // Each user's app is in the file or already stored: checked before anything is written.
+  const filed = new Set(doc.apps.map((a) => a.id));
+  for (const [i, u] of doc.users.entries()) {
+    const appId = u.app ?? deps.defaultAppId;
+    if (!filed.has(appId) && !(await deps.apps.findById(appId))) throw entryError(doc, i, `unknown app "${appId}"`);
+  }
   for (const app of doc.apps) await saveApp(deps, app);
-  for (const u of doc.users) {
-    const app = await deps.apps.findById(u.app ?? deps.defaultAppId);
-    if (!app) throw new BootstrapError(`user "${u.username ?? u.handle}": unknown app "${u.app}"`);
+  for (const [i, u] of doc.users.entries()) {
+    const app = (await deps.apps.findById(u.app ?? deps.defaultAppId))!;
     const username = (u.username ?? u.handle)!;
     const email = u.email ?? (u.handle && !u.username ? u.handle : null);
     const existing = u.id ? await deps.accounts.findById(u.id) : await deps.accounts.findByLogin(app.id, loginKey(username));
@@ -131,7 +149,17 @@ export async function applyBootstrap(
       phoneVerified: u.phoneVerified ?? false,
       phoneTwoFactor: u.phoneTwoFactor ?? false,
     };
-    await deps.accounts.upsert(account);
+    try {
+      await deps.accounts.upsert(account);
+    } catch (err) {
+      if (err instanceof LoginTaken) throw entryError(doc, i, `username or email already used in app "${app.id}" by another account`);
+      throw err;
+    }
   }
   return { apps: doc.apps.length, users: doc.users.length };
+}
+
+// Worded as the parse errors are once the caller has named the file.
+function entryError(doc: Bootstrap, index: number, message: string): BootstrapError {
+  return new BootstrapError(`SIGNIN_BOOTSTRAP ${doc.source}: users[${index}]: ${message}`);
 }

@@ -49,7 +49,7 @@ export const COSYNC_USERS = [
   { app: "phoneco", handle: "fresh@phone.co", password: "fresh-pw" },
   { app: "phoneco", handle: "plain@phone.co", password: "plain-pw" },
   { app: "paused", handle: "p@paused.io", password: "pw-paused" },
-  { app: "gone", handle: "g@gone.io", password: "pw-gone" },
+  { app: "gone", handle: "g@gone.io", password: "pw-gone-away" },
 ];
 
 export interface SmsRequest {

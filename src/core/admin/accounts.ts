@@ -9,6 +9,7 @@ import type { PasswordHasher } from "../password/hasher.js";
 import { passwordSecret } from "../password/secret.js";
 import type { Revocations } from "../sessions/revocations.js";
 import type { AppAdmin } from "./apps.js";
+import { emailViolation, passwordViolation } from "./account-spec.js";
 import { importAccounts, type ImportRecord, type ImportResult } from "./import.js";
 import { invalid, required } from "./invalid.js";
 
@@ -44,10 +45,13 @@ export class AccountAdmin {
   async create(spec: NewAccountSpec): Promise<Result<Account>> {
     const app = await this.apps.find(spec.appId);
     if (!app.ok) return app;
-    const missing: FieldViolation[] = [];
-    if (!spec.username.trim()) missing.push(required("username"));
-    if (!spec.password) missing.push(required("password"));
-    if (missing.length > 0) return invalid(missing);
+    const violations: FieldViolation[] = [];
+    if (!spec.username.trim()) violations.push(required("username"));
+    const password = passwordViolation(spec.password);
+    if (password) violations.push(password);
+    const badEmail = spec.email === undefined ? null : emailViolation(spec.email);
+    if (badEmail) violations.push(badEmail);
+    if (violations.length > 0) return invalid(violations);
     // Never an update in disguise: an existing username or email is refused, not overwritten.
     const logins = [spec.username, spec.email].filter((l): l is string => !!l);
     for (const login of logins) if (await this.deps.accounts.findByLogin(app.value.id, loginKey(login))) return loginTaken(app.value.id);
@@ -58,6 +62,9 @@ export class AccountAdmin {
 
   /** Changes the given fields; deactivating also revokes every session and token the account holds. */
   async update(id: string, patch: AccountPatch): Promise<Result<Account>> {
+    // null removes the email; a new one must be one.
+    const badEmail = typeof patch.email === "string" ? emailViolation(patch.email) : null;
+    if (badEmail) return invalid([badEmail]);
     const updated = await this.unlessTaken(undefined, () => this.deps.accounts.update(id, patch));
     if (!updated.ok) return updated;
     if (!updated.value) return notFound(id);
@@ -66,7 +73,8 @@ export class AccountAdmin {
   }
 
   async setPassword(id: string, password: string): Promise<Result<void>> {
-    if (!password) return invalid([required("password")]);
+    const violation = passwordViolation(password);
+    if (violation) return invalid([violation]);
     const account = await this.find(id);
     if (!account.ok) return account;
     const app = await this.apps.find(account.value.appId);
@@ -112,8 +120,11 @@ export class AccountAdmin {
     return ok({ accounts, nextPageToken: page.length > size ? accounts[accounts.length - 1]!.id : "" });
   }
 
-  auditEvents(id: string): Promise<StoredAuditEvent[]> {
-    return this.deps.recentAudit.recent(id);
+  /** An unknown account is ACCOUNT_NOT_FOUND, not an empty trail that looks like a quiet account. */
+  async auditEvents(id: string): Promise<Result<StoredAuditEvent[]>> {
+    const account = await this.find(id);
+    if (!account.ok) return account;
+    return ok(await this.deps.recentAudit.recent(id));
   }
 
   /** Each record succeeds or fails alone; a batch bounds one call's work. */

@@ -56,22 +56,22 @@ export class AppAdmin {
     return ok({ app: await saveApp(this.deps, app.value), appToken });
   }
 
-  async update(id: string, patch: AppPatch): Promise<Result<App>> {
+  /** The app as it is now and as it was, so the caller can say what changed. */
+  async update(id: string, patch: AppPatch): Promise<Result<{ app: App; previous: App }>> {
     const current = await this.find(id);
     if (!current.ok) return current;
     const violations = appSpecViolations(patch);
     if (violations.length > 0) return invalid(violations);
-    const app = current.value;
-    return ok(
-      await this.store({
-        ...app,
-        name: patch.name ?? app.name,
-        status: (patch.status ?? app.status) as App["status"],
-        twoFactor: (patch.twoFactor ?? app.twoFactor) as App["twoFactor"],
-        realmAppId: patch.realmAppId ?? app.realmAppId,
-        jwtExpirationHours: patch.jwtExpirationHours ?? app.jwtExpirationHours,
-      }),
-    );
+    const previous = current.value;
+    const app = await this.store({
+      ...previous,
+      name: patch.name ?? previous.name,
+      status: (patch.status ?? previous.status) as App["status"],
+      twoFactor: (patch.twoFactor ?? previous.twoFactor) as App["twoFactor"],
+      realmAppId: patch.realmAppId ?? previous.realmAppId,
+      jwtExpirationHours: patch.jwtExpirationHours ?? previous.jwtExpirationHours,
+    });
+    return ok({ app, previous });
   }
 
   /** A new app token (returned only now); the old one stops working. */

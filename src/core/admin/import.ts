@@ -1,10 +1,12 @@
 // Importing accounts from another system: records carry a PHC hash (argon2, or bcrypt as the
 // Cosync original stored bcrypt(md5hex)) verified as is and upgraded to argon2id at the next
-// sign-in, or a password typed in clear (hashed here). Each record succeeds or fails alone.
+// sign-in, or a password typed in clear (hashed here, under the password rule). Each record
+// succeeds or fails alone.
 import { ACCOUNT_ID_PATTERN, loginKey, type AccountStore } from "../accounts/account.js";
 import type { App } from "../apps/app.js";
 import type { Result } from "../failure.js";
 import { PasswordHasher } from "../password/hasher.js";
+import { emailViolation, passwordViolation } from "./account-spec.js";
 import type { AppAdmin } from "./apps.js";
 
 export interface ImportRecord {
@@ -42,11 +44,8 @@ export async function importAccounts(
       const appId = deps.apps.idOf(r.appId);
       const found = await appOf(appId);
       const app = found.ok && found.value.status !== "deleted" ? found.value : null;
-      if (!app) results.push(failed(`unknown app "${appId}"`));
-      else if (!r.username.trim()) results.push(failed("username is required"));
-      else if (r.id && !ACCOUNT_ID_PATTERN.test(r.id)) results.push(failed("id must be 24 lowercase hex characters"));
-      else if (r.passwordHash && !PasswordHasher.recognises(r.passwordHash)) results.push(failed("passwordHash is not an argon2 or bcrypt PHC string"));
-      else if (!r.passwordHash && !r.password) results.push(failed("passwordHash or password is required"));
+      const problem = app ? recordProblem(r) : `unknown app "${appId}"`;
+      if (!app || problem) results.push(failed(problem ?? ""));
       else {
         const existing = r.id ? await deps.accounts.findById(r.id) : await deps.accounts.findByLogin(app.id, loginKey(r.username));
         const passwordHash = r.passwordHash ?? (await deps.hashPassword(app, r.password!));
@@ -72,4 +71,15 @@ export async function importAccounts(
     }
   }
   return results;
+}
+
+function recordProblem(r: ImportRecord): string | null {
+  if (!r.username.trim()) return "username is required";
+  if (r.id && !ACCOUNT_ID_PATTERN.test(r.id)) return "id must be 24 lowercase hex characters";
+  if (r.passwordHash) {
+    if (!PasswordHasher.recognises(r.passwordHash)) return "passwordHash is not an argon2 or bcrypt PHC string";
+  } else if (!r.password) return "passwordHash or password is required";
+  // Only a password typed in clear is chosen now; a hash carries one the user already had.
+  else if (passwordViolation(r.password)) return passwordViolation(r.password)!.description;
+  return r.email ? (emailViolation(r.email)?.description ?? null) : null;
 }

@@ -37,7 +37,8 @@ export function adminService(admin: AdminDeps): ServiceImpl<typeof AdminService>
     },
 
     async updateApp({ id, name, status, twoFactor, realmAppId, jwtExpirationHours }) {
-      return { app: appMessage(unwrap(await apps.update(id, { name, status, twoFactor, realmAppId, jwtExpirationHours }))) };
+      const { app, previous } = unwrap(await apps.update(id, { name, status, twoFactor, realmAppId, jwtExpirationHours }));
+      return { app: appMessage(app), previous: appMessage(previous) };
     },
 
     async listApps() {
@@ -102,7 +103,7 @@ export function adminService(admin: AdminDeps): ServiceImpl<typeof AdminService>
     },
 
     async listAuditEvents({ id }) {
-      const events = await accounts.auditEvents(id);
+      const events = unwrap(await accounts.auditEvents(id));
       return {
         events: events.map((e) => ({
           time: timestampFromDate(new Date(e.time)),
