@@ -43,7 +43,7 @@ export interface Config {
   limits: LimitsConfig;
 }
 
-/** The documented variables: name, default, meaning (README's table is this list). */
+/** The documented variables: name, default, meaning (docs/configuration.md's table is this list). */
 export const ENV_VARS: Array<[name: string, fallback: string, meaning: string]> = [
   ["HOST", "127.0.0.1", "Interface to listen on."],
   ["PORT", "8080", "Port for HTTP/1.1 and HTTP/2 (Connect, gRPC, gRPC-Web and the legacy REST paths)."],

@@ -1,19 +1,8 @@
 // Entry point: answer --help/--version (refuse any other argument), read the config, start the
 // service (or, with CLUSTER_WORKERS > 1, the workers that run it), stop cleanly on SIGTERM/SIGINT.
 import cluster from "node:cluster";
-import { existsSync, readFileSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { ConfigError, ENV_VARS, loadConfig } from "./config.js";
-
-/** package.json's version, found upwards from this file (src/ under tsx, dist/src/ when built). */
-function packageVersion(): string {
-  for (let dir = dirname(fileURLToPath(import.meta.url)); ; dir = dirname(dir)) {
-    const file = join(dir, "package.json");
-    if (existsSync(file)) return (JSON.parse(readFileSync(file, "utf8")) as { version: string }).version;
-    if (dirname(dir) === dir) return "unknown";
-  }
-}
+import { VERSION } from "./version.js";
 
 // Arguments are settled before the service and its dependencies are even loaded: --help answers at
 // once, and a mistyped argument can never leave a service holding the port.
@@ -30,7 +19,7 @@ if (args.includes("-h") || args.includes("--help")) {
   process.exit(0);
 }
 if (args.length > 0) {
-  console.log(packageVersion());
+  console.log(VERSION);
   process.exit(0);
 }
 const [{ pino }, { reportListening, superviseWorkers }, { BootstrapError }, { startService }] = await Promise.all([

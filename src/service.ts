@@ -5,6 +5,7 @@ import cluster from "node:cluster";
 import { pino } from "pino";
 import { clusterMetrics } from "./cluster.js";
 import type { Config } from "./config.js";
+import { VERSION } from "./version.js";
 import { Admin } from "./core/admin/admin.js";
 import { saveApp } from "./core/admin/apps.js";
 import { applyBootstrap, BootstrapError, parseBootstrap } from "./core/bootstrap.js";
@@ -48,7 +49,6 @@ import { implementations } from "./transport/services/routes.js";
 import { createHandler } from "./transport/handler.js";
 import { listen } from "./transport/server.js";
 
-export const VERSION = "0.1.0";
 /** Wrong codes a login token or a phone verification survives. */
 const MAX_CODE_ATTEMPTS = 5;
 // Apps and accounts are cached per instance; a write outdates the caches everywhere (ReadCache).

@@ -28,7 +28,7 @@ const HELP = `Usage: signin [--url URL] [--token TOKEN] [--json] <command>
   users set-password <id> --password P
   users deactivate|activate|reset-2fa|revoke|audit <id>
   totp enroll <id>          new active TOTP secret, shown as a QR code in the terminal
-  import <file> [--app A]   JSON lines of accounts (see README); progress on stderr, summary at the end
+  import <file> [--app A]   JSON lines of accounts (see docs/operations.md); progress on stderr, summary at the end
   keys rotate [--app A]     new signing key (the service's, or an app's)
 
 Metadata: --metadata user_data.role=admin sets {"user_data":{"role":"admin"}} (string values; repeat

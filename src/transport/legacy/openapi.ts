@@ -171,7 +171,7 @@ function cosyncPaths(table: readonly LegacyRoute[], schemas: Schemas): Record<st
           }),
       responses: {
         "200": { description: "The result (never has a `code` key).", content: { "application/json": { schema: schemas.response(method.output) } } },
-        "400": error("Cosync error code (see README)."),
+        "400": error("Cosync error code (see docs/api.md)."),
         "429": error("Too many attempts; see Retry-After."),
         "500": error("Internal error, or the SMS could not be sent (Retry-After)."),
         "503": error("Busy or temporarily unavailable; see Retry-After."),
