@@ -110,7 +110,11 @@ export class SignInLimits {
       (total.limited && limited("account", total.msBeforeNext)) ||
       (await this.takeDelaySlot(acct, total.consumed));
     if (refusal) {
-      await Promise.all(reservations.filter((_, i) => !reserved[i]!.limited).map(([limiter, key]) => limiter.reward(key)));
+      const givenBack = reservations.filter((_, i) => !reserved[i]!.limited);
+      // The app is charged only for requests its clients' own limits let through: one client
+      // refused by them cannot spend the whole app's budget (the point goes back in this same trip).
+      if (!app.limited) givenBack.push([this.app, s.appId]);
+      await Promise.all(givenBack.map(([limiter, key]) => limiter.reward(key)));
       return refusal;
     }
     const suspect = ipFail.consumed > 1 || total.consumed > 1;
