@@ -7,6 +7,7 @@ import { ErrorDetailSchema } from "../gen/signin/session/v1/error_pb.js";
 import { SessionService } from "../gen/signin/session/v1/session_pb.js";
 import { AppUserService } from "../gen/signin/appuser/v1/appuser_pb.js";
 import { APP_TOKENS, COSYNC_APPS, md5, WILE } from "./support/cosync.js";
+import { duplicateKeyPath } from "../src/transport/legacy/duplicate-keys.js";
 import { COYOTE, post, startTestService, type TestService } from "./support/service.js";
 
 const errorOf = (p: Promise<unknown>) => p.then(() => null, (e) => ConnectError.from(e));
@@ -56,6 +57,42 @@ describe("garbage in, never 5xx out", () => {
       expect(err?.findDetails(ErrorDetailSchema)[0]?.fieldViolations.map((v) => v.field)).toContain("user");
       const long = await errorOf(createClient(AppUserService, transport).login({ handle: "h".repeat(20000), password: "x" }, { headers: { "app-token": APP_TOKENS.acme } }));
       expect(long?.code).toBe(Code.InvalidArgument);
+    });
+  });
+
+  describe("duplicate keys in legacy bodies are refused (a proxy reading the first must not disagree with us)", () => {
+    const right = JSON.stringify(COYOTE.password);
+    it("Yeep: the last password no longer wins; the duplicate is named, at any depth, escapes decoded", async () => {
+      const control = await post(`${svc.url}/api/session.setCookie`, `{"user":"coyote","password":${right}}`);
+      expect(control.json.ok).toBe(true);
+      const res = await post(`${svc.url}/api/session.setCookie`, `{"user":"coyote","password":"wrong","password":${right}}`);
+      expect(res.json).toMatchObject({ ok: false, error: { code: 400, message: "Invalid request body" } });
+      expect(res.json.error.details).toStrictEqual([{ message: 'Duplicate key "password"', path: ["password"] }]);
+      const escaped = await post(`${svc.url}/api/session.setCookie`, `{"user":"coyote","password":"wrong","pass\\u0077ord":${right}}`);
+      expect(escaped.json.error.details[0].path).toStrictEqual(["password"]);
+      const nested = await post(`${svc.url}/api/session.setCookie`, `{"user":"coyote","password":${right},"secondaryAuthFactor":{"type":"TOTP","token":"1","token":"2"}}`);
+      expect(nested.json.error.details[0].path).toStrictEqual(["secondaryAuthFactor", "token"]);
+    });
+
+    it("Cosync: JSON and form bodies with a repeated field answer 602", async () => {
+      const headers = { "app-token": APP_TOKENS.acme };
+      const json = await post(`${svc.url}/api/appuser/login`, `{"handle":"wile@acme.com","password":"x","password":"${md5(WILE.password)}"}`, headers);
+      expect(json.status).toBe(400);
+      expect(json.json.code).toBe(602);
+      const form = await fetch(`${svc.url}/api/appuser/login`, {
+        method: "POST",
+        headers: { ...headers, "content-type": "application/x-www-form-urlencoded" },
+        body: `handle=wile%40acme.com&password=x&password=${md5(WILE.password)}`,
+      });
+      expect(form.status).toBe(400);
+      expect(((await form.json()) as { code: number }).code).toBe(602);
+    });
+
+    it("the scanner: same key in different objects is fine; strings holding braces and quotes are skipped", () => {
+      expect(duplicateKeyPath('{"a":{"a":1},"b":[{"a":1},{"a":2}]}')).toBeNull();
+      expect(duplicateKeyPath('{"b":[{"a":1},{"a":1,"a":2}]}')).toStrictEqual(["b", "1", "a"]);
+      expect(duplicateKeyPath('{"x":"}{\\",\\"x","y":["x","x"]}')).toBeNull();
+      expect(duplicateKeyPath('{"x":"}{\\"","x":1}')).toStrictEqual(["x"]);
     });
   });
 });

@@ -7,6 +7,7 @@ import { requestContext, requestContextKey, type TrustFn } from "../request-cont
 import type { Implementations } from "../services/routes.js";
 import { toHeaders, type Req, type Res } from "./http.js";
 import type { LegacyRoute } from "./route-table.js";
+import { duplicateKeyPath } from "./duplicate-keys.js";
 
 export type Unary = (req: unknown, ctx: ReturnType<typeof createHandlerContext>) => Promise<Record<string, unknown>>;
 
@@ -44,6 +45,8 @@ export function decodeInput(schema: DescMessage, body: Buffer, contentType: stri
     } catch {
       throw new InvalidBody("Body is not valid JSON");
     }
+    const duplicate = duplicateKeyPath(text);
+    if (duplicate) throw new InvalidBody(`Duplicate key "${duplicate.join(".")}"`, duplicate);
   }
   if (typeof json !== "object" || json === null || Array.isArray(json)) throw new InvalidBody("Body must be a JSON object");
   try {
@@ -59,6 +62,8 @@ export function decodeInput(schema: DescMessage, body: Buffer, contentType: stri
 function formToJson(schema: DescMessage, form: URLSearchParams): Record<string, unknown> {
   const json: Record<string, unknown> = {};
   for (const [key, value] of form) {
+    // As in JSON bodies: a repeated field would be read differently by different parsers.
+    if (Object.hasOwn(json, key)) throw new InvalidBody(`Duplicate key "${key}"`, [key]);
     const field = schema.fields.find((f) => f.jsonName === key || f.name === key);
     const isBool = field?.fieldKind === "scalar" && field.scalar === ScalarType.BOOL;
     json[key] = isBool && /^(true|false|1|0)$/i.test(value) ? /^(true|1)$/i.test(value) : value;
