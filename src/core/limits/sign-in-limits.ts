@@ -61,6 +61,7 @@ export class SignInLimits {
   private readonly secondFactor: Limiter;
   private readonly smsAccount: Limiter;
   private readonly smsPhone: Limiter;
+  private readonly smsVerifyPhone: Limiter;
   private readonly maxDelaySeconds: number;
 
   constructor(
@@ -79,6 +80,7 @@ export class SignInLimits {
     this.secondFactor = rate("2fa-fail", config.secondFactorFailures);
     this.smsAccount = rate("sms-acct", config.smsPerAccount);
     this.smsPhone = rate("sms-phone", config.smsPerPhone);
+    this.smsVerifyPhone = rate("sms-verify-phone", config.smsPerPhone);
     // Evenly spread, the cap lets exactly `points` attempts through per window.
     this.maxDelaySeconds = Math.max(1, Math.floor(config.accountFailures.seconds / config.accountFailures.points));
   }
@@ -181,19 +183,41 @@ export class SignInLimits {
     await this.secondFactor.reward(accountId);
   }
 
-  /** Counts an SMS about to be sent to an account's phone. */
-  async sms(accountId: string, phone: string): Promise<Verdict> {
-    const [acct, phoneState] = await Promise.all([this.smsAccount.consume(accountId), this.smsPhone.consume(phone)]);
-    if (acct.limited) return limited("sms-account", acct.msBeforeNext);
-    if (phoneState.limited) return limited("sms-phone", phoneState.msBeforeNext);
+  /**
+   * Counts an SMS about to be sent for an account: in the account's budget and in the phone's.
+   * A sign-in code goes to the account's verified phone, so its phone budget is the account's
+   * own (account + number): no other account can spend it and lock the owner out. A code that
+   * verifies a number (any number, typed by the user) is counted per number across all apps, in
+   * a budget of its own: a flood at a victim's number stops there and never touches their sign-in.
+   */
+  async sms(accountId: string, phone: string, purpose: SmsPurpose): Promise<Verdict> {
+    const [phoneLimiter, phoneKey] = this.smsPhoneBudget(accountId, phone, purpose);
+    const [acct, phoneState] = await Promise.all([this.smsAccount.consume(accountId), phoneLimiter.consume(phoneKey)]);
+    // A send refused by one budget takes nothing from the other.
+    if (acct.limited) {
+      if (!phoneState.limited) await phoneLimiter.reward(phoneKey);
+      return limited("sms-account", acct.msBeforeNext);
+    }
+    if (phoneState.limited) {
+      await this.smsAccount.reward(accountId);
+      return limited("sms-phone", phoneState.msBeforeNext);
+    }
     return { limited: false };
   }
 
   /** An SMS that could not be sent does not count (the user may retry at once). */
-  async refundSms(accountId: string, phone: string): Promise<void> {
-    await Promise.all([this.smsAccount.reward(accountId), this.smsPhone.reward(phone)]);
+  async refundSms(accountId: string, phone: string, purpose: SmsPurpose): Promise<void> {
+    const [phoneLimiter, phoneKey] = this.smsPhoneBudget(accountId, phone, purpose);
+    await Promise.all([this.smsAccount.reward(accountId), phoneLimiter.reward(phoneKey)]);
+  }
+
+  private smsPhoneBudget(accountId: string, phone: string, purpose: SmsPurpose): [Limiter, string] {
+    return purpose === "login" ? [this.smsPhone, `${accountId}|${phone}`] : [this.smsVerifyPhone, phone];
   }
 }
+
+/** What an SMS code is for: a sign-in, or verifying a number the user typed. */
+export type SmsPurpose = "login" | "verify-phone";
 
 const accountKey = (s: Subject) => `${s.appId}|${s.login}`;
 const pairKey = (s: Subject) => `${accountKey(s)}|${s.ip}`;

@@ -5,7 +5,7 @@ import type { App } from "../apps/app.js";
 import type { Audit } from "../audit.js";
 import type { RequestContext } from "../request-context.js";
 import { fail, ok, type Result } from "../failure.js";
-import { tooMany, type SignInLimits } from "../limits/sign-in-limits.js";
+import { tooMany, type SignInLimits, type SmsPurpose } from "../limits/sign-in-limits.js";
 import type { Logger } from "../logger.js";
 import { newSmsCode, type SmsSender } from "./sms.js";
 
@@ -19,10 +19,10 @@ export async function sendSms(
   app: App,
   account: Account,
   phone: string,
-  purpose: "login" | "verify-phone",
+  purpose: SmsPurpose,
   store: (code: string) => Promise<void>,
 ): Promise<Result<void>> {
-  const decision = await deps.limits.sms(account.id, phone);
+  const decision = await deps.limits.sms(account.id, phone, purpose);
   if (decision.limited) {
     deps.audit.record(ctx, { event: "sign_in.blocked", appId: app.id, accountId: account.id, reason: decision.limiter });
     return { ok: false, failure: tooMany(decision) };
@@ -32,7 +32,7 @@ export async function sendSms(
   try {
     await deps.sms.send({ to: phone, code, appId: app.id, purpose });
   } catch (err) {
-    await deps.limits.refundSms(account.id, phone);
+    await deps.limits.refundSms(account.id, phone, purpose);
     deps.log.error({ err: (err as Error).message, appId: app.id, accountId: account.id }, "SMS send failed");
     deps.audit.record(ctx, { event: "sms.failed", appId: app.id, accountId: account.id, reason: purpose });
     return fail("SMS_UNAVAILABLE", { retryAfterSeconds: 30 });
