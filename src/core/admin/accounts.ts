@@ -1,5 +1,6 @@
-// Accounts as operators manage them: create, update (deactivation also ends every session), set a
-// password, enroll TOTP, reset second factors, revoke sessions, list, read the audit trail, import.
+// Accounts as operators manage them: create, update, set a password, enroll TOTP, reset second
+// factors, revoke sessions, list, read the audit trail, import. A deactivation, a new password and
+// a removed or replaced second factor end every session and token the account holds.
 import { LoginTaken, loginKey, type Account, type AccountPatch, type AccountStore } from "../accounts/account.js";
 import type { App } from "../apps/app.js";
 import type { RecentAudit, StoredAuditEvent } from "../audit.js";
@@ -80,6 +81,8 @@ export class AccountAdmin {
     const app = await this.apps.find(account.value.appId);
     if (!app.ok) return app;
     await this.deps.accounts.setPasswordHash(id, await this.hashPassword(app.value, password));
+    // Whoever held the old password (or a session made with it) is out.
+    await this.deps.revocations.revokeAll(id);
     return ok(undefined);
   }
 
@@ -89,6 +92,7 @@ export class AccountAdmin {
     if (!account.ok) return account;
     const secret = newTotpSecret();
     await this.deps.accounts.setTotpSecret(id, secret);
+    if (account.value.totpSecret) await this.deps.revocations.revokeAll(id); // the old factor is removed
     return ok({ secret, uri: totpUri(this.deps.totpIssuer, account.value.email ?? account.value.username, secret) });
   }
 
@@ -99,6 +103,7 @@ export class AccountAdmin {
     const { phone, phoneVerified } = account.value;
     await this.deps.accounts.setTotpSecret(id, null);
     await this.deps.accounts.setPhone(id, { phone, phoneVerified, phoneTwoFactor: false });
+    if (account.value.totpSecret || account.value.phoneTwoFactor) await this.deps.revocations.revokeAll(id);
     return ok(undefined);
   }
 
@@ -130,7 +135,8 @@ export class AccountAdmin {
   /** Each record succeeds or fails alone; a batch bounds one call's work. */
   async import(records: ImportRecord[]): Promise<Result<ImportResult[]>> {
     if (records.length > MAX_IMPORT) return invalid([{ field: "records", description: `at most ${MAX_IMPORT} records per call`, kind: "invalid" }]);
-    return ok(await importAccounts(records, { apps: this.apps, accounts: this.deps.accounts, hashPassword: (app, pw) => this.hashPassword(app, pw) }));
+    const revokeAll = (id: string) => this.deps.revocations.revokeAll(id);
+    return ok(await importAccounts(records, { apps: this.apps, accounts: this.deps.accounts, hashPassword: (app, pw) => this.hashPassword(app, pw), revokeAll }));
   }
 
   /** A password an operator typed, hashed as the app's clients send it (md5 apps: argon2id of md5hex). */

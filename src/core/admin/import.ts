@@ -32,7 +32,7 @@ export interface ImportResult {
 
 export async function importAccounts(
   records: ImportRecord[],
-  deps: { apps: AppAdmin; accounts: AccountStore; hashPassword(app: App, password: string): Promise<string> },
+  deps: { apps: AppAdmin; accounts: AccountStore; hashPassword(app: App, password: string): Promise<string>; revokeAll(accountId: string): Promise<void> },
 ): Promise<ImportResult[]> {
   // Records of one app come in runs: look each app up once per call.
   const apps = new Map<string, Promise<Result<App>>>();
@@ -64,6 +64,8 @@ export async function importAccounts(
           phoneVerified: existing?.phoneVerified ?? false,
           phoneTwoFactor: existing?.phoneTwoFactor ?? false,
         });
+        // A changed password or a deactivation ends the account's sessions and tokens, as in the admin API.
+        if (existing && (existing.passwordHash !== passwordHash || (account.deactivated && !existing.deactivated))) await deps.revokeAll(account.id);
         results.push({ line: r.line, outcome: existing ? "updated" : "created", id: account.id });
       }
     } catch (err) {

@@ -12,15 +12,17 @@ import type { SignInLimits } from "../limits/sign-in-limits.js";
 import type { SmsSender } from "../otp/sms.js";
 import { sendSms } from "../otp/sms-delivery.js";
 import { newTotpSecret, totpUri } from "../otp/totp.js";
-import type { Revocations } from "../sessions/revocations.js";
+import { ends, type Revocations } from "../sessions/revocations.js";
 import { checkApp } from "../apps/app.js";
-import type { AppTokens } from "../tokens/app-tokens.js";
+import type { AccessClaims, AppTokens } from "../tokens/app-tokens.js";
 
 const PHONE_CODE_TTL_MS = 10 * 60 * 1000; // 800-63B: SMS codes live at most 10 minutes
 
 export interface AppUser {
   app: App;
   account: Account;
+  /** The access token's claims: its id and how the user signed in. */
+  token: AccessClaims;
 }
 
 export class AppUsers {
@@ -41,16 +43,16 @@ export class AppUsers {
   async fromAccessToken(token: string | null): Promise<Result<AppUser>> {
     const claims = token ? await this.tokens.verifyAccess(token) : null;
     if (!claims) return fail("NOT_AUTHENTICATED");
-    const [app, account, revokedAt] = await Promise.all([
+    const [app, account, revocation] = await Promise.all([
       this.apps.findById(claims.appId),
       this.accounts.findById(claims.accountId),
-      this.revocations.revokedAt(claims.accountId),
+      this.revocations.revocation(claims.accountId),
     ]);
-    if (!app || !account || account.appId !== app.id || claims.issuedAtMs <= revokedAt) return fail("NOT_AUTHENTICATED");
+    if (!app || !account || account.appId !== app.id || ends(revocation, claims.issuedAtMs, claims.tokenId || undefined)) return fail("NOT_AUTHENTICATED");
     const appState = checkApp(app);
     if (!appState.ok) return appState;
     if (account.deactivated) return fail("ACCOUNT_DEACTIVATED");
-    return ok({ app, account });
+    return ok({ app, account, token: claims });
   }
 
   /** Stores the number unverified and sends it a code; a new number turns phone two-factor off. */

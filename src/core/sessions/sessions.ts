@@ -7,7 +7,7 @@ import type { Clock } from "../clock.js";
 import type { EphemeralStore } from "../ephemeral.js";
 import type { SessionClaims, SessionTokens, UserClaims } from "../tokens/session-token.js";
 import type { RequestContext } from "../request-context.js";
-import type { Revocations } from "./revocations.js";
+import { ends, type Revocations } from "./revocations.js";
 
 export interface Projection {
   profile: boolean;
@@ -21,6 +21,10 @@ interface SessionRecord {
   startedAt: number;
   /** Absolute end of the session (ms); rotation does not extend it. */
   endsAt: number;
+  /** The first session id of the rotation chain: what a revocation that spares the caller names. */
+  chain?: string;
+  /** Whether the sign-in passed a second factor (with `startedAt`, the proof a step-up asks for). */
+  secondFactor?: boolean;
 }
 
 export interface IssuedSession {
@@ -41,6 +45,17 @@ export interface Presenter {
 export interface AuthenticatedSession {
   accountId: string;
   sessionId: string;
+  /** Stable across refreshes (see SessionRecord.chain). */
+  chain: string;
+  /** How the session was signed in: when (ms), and whether a second factor was passed. */
+  signedInAt: number;
+  secondFactor: boolean;
+}
+
+/** The caller behind a session token: the account and its session. */
+export interface Caller {
+  account: Account;
+  session: AuthenticatedSession;
 }
 
 export class Sessions {
@@ -57,9 +72,10 @@ export class Sessions {
   ) {}
 
   /** A new session, issued when the returned function is called (its write goes out at once). */
-  start(account: Account, projection: Projection): () => Promise<IssuedSession> {
+  start(account: Account, projection: Projection, auth: { secondFactor: boolean } = { secondFactor: false }): () => Promise<IssuedSession> {
     const now = this.clock.now();
-    return () => this.issue(account, { accountId: account.id, projection, startedAt: now, endsAt: now + this.sessionTtlMs });
+    const record = { accountId: account.id, projection, startedAt: now, endsAt: now + this.sessionTtlMs, secondFactor: auth.secondFactor };
+    return () => this.issue(account, record);
   }
 
   /** A valid, unexpired token whose session still exists; null otherwise. */
@@ -70,19 +86,26 @@ export class Sessions {
 
   /** The live, not deactivated account behind a token; null otherwise. */
   async account(token: string, by: Presenter): Promise<Account | null> {
+    return (await this.caller(token, by))?.account ?? null;
+  }
+
+  /** The live, not deactivated account behind a token, with its session; null otherwise. */
+  async caller(token: string, by: Presenter): Promise<Caller | null> {
     const claims = await this.tokens.verify(token);
     // The account's (cached) read goes out with the session's, in the same round trip; a token
     // whose session is gone costs one cache read for nothing.
     const [session, account] = claims ? await Promise.all([this.live(claims), this.accounts.findById(claims.user.id)]) : [];
-    return session && account && !account.deactivated ? account : this.refused(by);
+    return session && account && !account.deactivated ? { account, session } : this.refused(by);
   }
 
   /** The session behind genuine claims, unless it ended or was revoked. */
   private async live(claims: SessionClaims): Promise<AuthenticatedSession | null> {
     // One round trip: the session and the account's revocation time are read together.
-    const [record, revokedAt] = await Promise.all([this.read(claims.jti), this.revocations.revokedAt(claims.user.id)]);
-    if (!record || record.accountId !== claims.user.id || (record.startedAt ?? 0) <= revokedAt) return null;
-    return { accountId: record.accountId, sessionId: claims.jti };
+    const [record, revocation] = await Promise.all([this.read(claims.jti), this.revocations.revocation(claims.user.id)]);
+    if (!record || record.accountId !== claims.user.id) return null;
+    const chain = record.chain ?? claims.jti;
+    if (ends(revocation, record.startedAt ?? 0, chain)) return null;
+    return { accountId: record.accountId, sessionId: claims.jti, chain, signedInAt: record.startedAt, secondFactor: record.secondFactor ?? false };
   }
 
   /** Replaces the token's session with a new one; null (audited) when it was already used, ended or revoked. */
@@ -97,7 +120,7 @@ export class Sessions {
     const raw = await this.store.take(key(claims.jti));
     const record = raw ? (JSON.parse(raw) as SessionRecord) : null;
     if (!record || record.accountId !== claims.user.id || record.endsAt <= this.clock.now()) return null;
-    if (await this.revocations.revoked(record.accountId, record.startedAt ?? 0)) return null;
+    if (await this.revocations.revoked(record.accountId, record.startedAt ?? 0, record.chain ?? claims.jti)) return null;
     const account = await this.accounts.findById(record.accountId);
     if (!account || account.deactivated) return null;
     return this.issue(account, record);
@@ -117,9 +140,10 @@ export class Sessions {
   private async issue(account: Account, record: SessionRecord): Promise<IssuedSession> {
     const sessionId = randomBytes(24).toString("base64url");
     const ttlMs = record.endsAt - this.clock.now();
+    const stored: SessionRecord = record.chain ? record : { ...record, chain: sessionId };
     // The write is sent before the first await, in the same round trip as what the caller sends with it.
     const [, { token, expiresAt }] = await Promise.all([
-      this.store.set(key(sessionId), JSON.stringify(record), ttlMs),
+      this.store.set(key(sessionId), JSON.stringify(stored), ttlMs),
       this.tokens.sign(userClaims(account, record.projection), sessionId),
     ]);
     return { accountId: account.id, token, expiresAt, endsAt: new Date(record.endsAt) };

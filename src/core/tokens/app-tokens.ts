@@ -1,6 +1,7 @@
 // Cosync-style tokens. The `jwt`: RS256 with the app's own key (aud = Realm app id, sub =
 // handle, email, metadata claims). The `access-token`: {handle, appId, scope: "user"} signed
-// with the service key; ours expires (the original's never did).
+// with the service key; ours expires (the original's never did), and says how the user signed in.
+import { randomBytes } from "node:crypto";
 import { jwtVerify, SignJWT } from "jose";
 import type { Account } from "../accounts/account.js";
 import type { App, MetadataField } from "../apps/app.js";
@@ -20,7 +21,17 @@ export interface AccessClaims {
   accountId: string;
   appId: string;
   handle: string;
+  /** The sign-in time (ms), which is the issue time: a revocation at the same second must not spare it. */
   issuedAtMs: number;
+  /** `jti`: what a revocation that spares the caller's own token names. */
+  tokenId: string;
+  /** Whether the sign-in passed a second factor (`amr` has "otp" or "sms"). */
+  secondFactor: boolean;
+}
+
+/** How the user signed in (RFC 8176 `amr` values): "otp" for TOTP, "sms" for an SMS code. */
+export interface SignInProof {
+  secondFactor: "otp" | "sms" | null;
 }
 
 /** Each app's RS256 key ring, loaded (or generated) on first use and kept. */
@@ -49,11 +60,12 @@ export class AppTokens {
     private readonly accessTtlMs: number,
   ) {}
 
-  async issue(app: App, account: Account): Promise<Result<AppUserTokens>> {
+  async issue(app: App, account: Account, proof: SignInProof = { secondFactor: null }): Promise<Result<AppUserTokens>> {
     const metadata = metadataClaims(app.metadataFields, account.metadata);
     if (!metadata.ok) return metadata;
     const handle = account.email ?? account.username;
-    const iat = Math.floor(this.clock.now() / 1000);
+    const nowMs = this.clock.now();
+    const iat = Math.floor(nowMs / 1000);
     const appKey = (await (await this.appKeys.ring(app.id)).fresh()).signing();
     const jwt = await new SignJWT({ ...metadata.value, email: handle })
       .setProtectedHeader({ alg: "RS256", kid: appKey.kid, typ: "JWT" })
@@ -63,9 +75,11 @@ export class AppTokens {
       .setExpirationTime(iat + app.jwtExpirationHours * 3600)
       .sign(appKey.key);
     const serviceKey = (await this.serviceKeys.fresh()).signing();
-    const accessToken = await new SignJWT({ handle, appId: app.id, scope: "user", uid: account.id })
+    const amr = proof.secondFactor ? ["pwd", proof.secondFactor, "mfa"] : ["pwd"];
+    const accessToken = await new SignJWT({ handle, appId: app.id, scope: "user", uid: account.id, amr, auth_ms: nowMs })
       .setProtectedHeader({ alg: this.serviceKeys.alg, kid: serviceKey.kid, typ: ACCESS_TYP })
       .setIssuer(this.issuer)
+      .setJti(randomBytes(16).toString("base64url"))
       .setIssuedAt(iat)
       .setExpirationTime(iat + Math.floor(this.accessTtlMs / 1000))
       .sign(serviceKey.key);
@@ -90,9 +104,12 @@ export class AppTokens {
           requiredClaims: ["exp", "iat"],
         },
       );
-      const { uid, appId, handle, scope } = payload as Record<string, unknown>;
+      const { uid, appId, handle, scope, amr, auth_ms: authMs, jti } = payload as Record<string, unknown>;
       if (typeof uid !== "string" || typeof appId !== "string" || typeof handle !== "string" || scope !== "user") return null;
-      return { accountId: uid, appId, handle, issuedAtMs: payload.iat! * 1000 };
+      // Tokens issued before these claims existed: issued at `iat`, no second factor, no id.
+      const issuedAtMs = typeof authMs === "number" ? authMs : payload.iat! * 1000;
+      const secondFactor = Array.isArray(amr) && amr.includes("mfa");
+      return { accountId: uid, appId, handle, issuedAtMs, tokenId: typeof jti === "string" ? jti : "", secondFactor };
     } catch {
       return null;
     }
