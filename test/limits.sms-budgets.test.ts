@@ -17,14 +17,15 @@ afterEach(async () => {
 describe("SMS budgets", () => {
   it("another account's setPhone flood at the victim's number: refused there, and the victim still gets a sign-in code", async () => {
     sms = await new SmsReceiver().start();
-    svc = await startTestService(
+    const service = await startTestService(
       { LIMIT_SMS_PHONE: "1/3600", LIMIT_SMS_ACCOUNT: "3/3600", SMS_WEBHOOK_URL: sms.url, SMS_WEBHOOK_SECRET: sms.secret },
       COSYNC_USERS,
       COSYNC_APPS,
     );
+    svc = service;
     const phoneApp = { "app-token": APP_TOKENS.phone };
-    const attacker = (await cosync(svc.url, "login", { handle: "plain@phone.co", password: md5("plain-pw") }, phoneApp)).json["access-token"] as string;
-    const setPhone = (phone: string) => cosync(svc.url, "setPhone", { phone }, { "access-token": attacker });
+    const attacker = (await cosync(service.url, "login", { handle: "plain@phone.co", password: md5("plain-pw") }, phoneApp)).json["access-token"] as string;
+    const setPhone = (phone: string) => cosync(service.url, "setPhone", { phone }, { "access-token": attacker });
 
     expect((await setPhone(VICTIM_PHONE)).status).toBe(200); // one unsolicited text, then the number's budget is spent
     expect((await setPhone(VICTIM_PHONE)).status).toBe(429);
@@ -32,7 +33,7 @@ describe("SMS budgets", () => {
     // The two refusals were given back to the attacker's account budget (3): a second send fits.
     expect((await setPhone("+15555550177")).status).toBe(200);
 
-    const login = () => cosync(svc!.url, "login", { handle: "caller@phone.co", password: md5("ring-ring") }, phoneApp);
+    const login = () => cosync(service.url, "login", { handle: "caller@phone.co", password: md5("ring-ring") }, phoneApp);
     const first = await login();
     expect(first.status).toBe(200);
     expect(first.json["login-token"]).toEqual(expect.any(String));

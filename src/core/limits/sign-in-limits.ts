@@ -59,6 +59,7 @@ export class SignInLimits {
   private readonly accountFailures: Limiter;
   private readonly accountDelay: Limiter;
   private readonly secondFactor: Limiter;
+  private readonly secondFactorBlocks: Limiter;
   private readonly smsAccount: Limiter;
   private readonly smsPhone: Limiter;
   private readonly smsVerifyPhone: Limiter;
@@ -78,6 +79,7 @@ export class SignInLimits {
     // One attempt per delay: the first to take the slot goes, the others wait until it expires.
     this.accountDelay = make({ name: "acct-delay", points: 1, durationSeconds: 1 });
     this.secondFactor = rate("2fa-fail", config.secondFactorFailures);
+    this.secondFactorBlocks = make({ name: "2fa-blocks", points: 1_000_000, durationSeconds: 24 * 3600 });
     this.smsAccount = rate("sms-acct", config.smsPerAccount);
     this.smsPhone = rate("sms-phone", config.smsPerPhone);
     this.smsVerifyPhone = rate("sms-verify-phone", config.smsPerPhone);
@@ -168,14 +170,26 @@ export class SignInLimits {
   }
 
   /** Before checking a second-factor code for an account: reserves the attempt as a failure. */
-  async checkSecondFactor(accountId: string): Promise<Verdict> {
+  async checkSecondFactor(accountId: string): Promise<SecondFactorVerdict> {
     const state = await this.secondFactor.consume(accountId);
-    return state.limited ? limited("second-factor", state.msBeforeNext) : { limited: false }; // a refusal is not counted
+    return state.limited ? limited("second-factor", state.msBeforeNext) : { limited: false, tries: state.consumed }; // a refusal is not counted
   }
 
-  /** A success resets the count; a failure was counted by `checkSecondFactor`. */
-  async recordSecondFactor(accountId: string, success: boolean): Promise<void> {
-    if (success) await this.secondFactor.delete(accountId);
+  /**
+   * A success resets the count and the escalation; a failure was counted by `checkSecondFactor`.
+   * The failure that fills the window blocks the account's codes for the window, each further
+   * block twice as long (up to SECOND_FACTOR_BLOCK_DOUBLINGS doublings), so guessing slows down
+   * instead of going on at the same rate forever.
+   */
+  async recordSecondFactor(accountId: string, success: boolean, checked: { tries: number }): Promise<void> {
+    if (success) {
+      await Promise.all([this.secondFactor.delete(accountId), this.secondFactorBlocks.delete(accountId)]);
+      return;
+    }
+    if (checked.tries < this.secondFactor.points) return;
+    const blocks = (await this.secondFactorBlocks.consume(accountId)).consumed;
+    const seconds = this.config.secondFactorFailures.seconds * 2 ** Math.min(blocks - 1, SECOND_FACTOR_BLOCK_DOUBLINGS);
+    await this.secondFactor.block(accountId, seconds);
   }
 
   /** Takes back a second-factor attempt whose code was not checked after all. */
@@ -215,6 +229,11 @@ export class SignInLimits {
     return purpose === "login" ? [this.smsPhone, `${accountId}|${phone}`] : [this.smsVerifyPhone, phone];
   }
 }
+
+/** Second-factor blocks double at most this many times (15 min -> 4 h with the default window). */
+export const SECOND_FACTOR_BLOCK_DOUBLINGS = 4;
+
+export type SecondFactorVerdict = Limited | { limited: false; tries: number };
 
 /** What an SMS code is for: a sign-in, or verifying a number the user typed. */
 export type SmsPurpose = "login" | "verify-phone";

@@ -35,7 +35,7 @@ export class SecondFactorCheck {
       await this.limits.releaseSecondFactor(accountId).catch(this.unreleased); // the code was not checked
       throw err;
     }
-    await this.limits.recordSecondFactor(accountId, outcome === "ok");
+    await this.limits.recordSecondFactor(accountId, outcome === "ok", verdict);
     return outcome === "ok" ? passed(undefined) : refused(failureOf("INVALID_SECOND_FACTOR"), "second_factor.failure", outcome, accountId);
   }
 }
