@@ -131,7 +131,7 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
       defaultAppId: config.defaultAppId,
       signIn,
       sessions: new Sessions(store, accounts, tokens, clock, config.sessionTtlSeconds * 1000, revocations, audit, config.defaultAppId),
-      enrollment: new TotpEnrollment(accounts, apps, store, totp, hasher, config.totpIssuer),
+      enrollment: new TotpEnrollment(accounts, apps, store, totp, hasher, config.totpIssuer, { limits, revocations, log }),
       appTokens,
       appUsers: new AppUsers(apps, accounts, appTokens, challenges, sms, limits, audit, revocations, config.totpIssuer, log),
       cookie: cookiePolicy(config.cookieSecure),

@@ -2,6 +2,7 @@
 // session, refresh and access token the account holds: a stolen credential dies with the change.
 import { createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
+import { generate } from "otplib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AdminService } from "../gen/signin/admin/v1/admin_pb.js";
 import { APP_TOKENS, COSYNC_APPS, cosync, md5, WILE } from "./support/cosync.js";
@@ -80,5 +81,26 @@ describe("an account change ends the account's sessions and tokens", () => {
     svc.clock.advance(1000);
     await admin.updateAccount({ id: COYOTE.id, deactivated: true });
     expect((await refresh(next)).error.code).toBe(10029);
+  });
+
+  it("totp.eject (the user's own removal) ends every other session and keeps the caller's", async () => {
+    svc.clock.advance(1000);
+    await admin.updateAccount({ id: COYOTE.id, deactivated: false });
+    const { secret } = await admin.enrollTotp({ id: COYOTE.id });
+    const withCode = async () => {
+      svc.clock.advance(30_000); // a code is accepted once per step
+      const token = await generate({ secret, epoch: Math.floor(svc.clock.now() / 1000) });
+      const res = await post(`${svc.url}/api/session.issueToken`, { user: "coyote", password, secondaryAuthFactor: { type: "TOTP", token } });
+      expect(res.json.ok).toBe(true);
+      return res.json.token as string;
+    };
+    const [mine, other] = [await withCode(), await withCode()];
+    const ejected = await post(`${svc.url}/api/totp.eject`, { secondaryAuthFactor: { type: "PASSWORD", token: password } }, { authorization: `Bearer ${mine}` });
+    expect(ejected.json).toStrictEqual({ ok: true });
+    expect((await info(other)).error.code).toBe(10000);
+    expect((await info(mine)).ok).toBe(true);
+    const rotated = await refresh(mine);
+    expect(rotated.ok).toBe(true);
+    expect((await info(rotated.token)).ok).toBe(true); // spared across its refreshes
   });
 });

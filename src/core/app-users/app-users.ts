@@ -8,7 +8,8 @@ import type { Logger } from "../logger.js";
 import { codeMatches, type Challenges } from "../otp/challenges.js";
 import type { Audit } from "../audit.js";
 import type { RequestContext } from "../request-context.js";
-import type { SignInLimits } from "../limits/sign-in-limits.js";
+import { unreleasedReservation, type SignInLimits } from "../limits/sign-in-limits.js";
+import { SecondFactorCheck } from "../sign-in/second-factor.js";
 import type { SmsSender } from "../otp/sms.js";
 import { sendSms } from "../otp/sms-delivery.js";
 import { newTotpSecret, totpUri } from "../otp/totp.js";
@@ -26,6 +27,8 @@ export interface AppUser {
 }
 
 export class AppUsers {
+  private readonly codes: SecondFactorCheck;
+
   constructor(
     private readonly apps: AppStore,
     private readonly accounts: AccountStore,
@@ -37,7 +40,9 @@ export class AppUsers {
     private readonly revocations: Revocations,
     private readonly totpIssuer: string,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.codes = new SecondFactorCheck(limits, unreleasedReservation(log));
+  }
 
   /** The user behind an access token; the app comes from the token itself. */
   async fromAccessToken(token: string | null): Promise<Result<AppUser>> {
@@ -70,8 +75,15 @@ export class AppUsers {
 
   async verifyPhone({ account }: AppUser, code: string): Promise<Result<void>> {
     const key = phoneKey(account.id);
-    const outcome = await this.challenges.attempt<{ phone: string }>(key, (c) => codeMatches(key, c, code));
-    if (outcome.status !== "ok" || outcome.data.phone !== account.phone) return fail("INVALID_CODE");
+    let phone: string | undefined;
+    // A wrong code counts against the account's second-factor limit, as at sign-in.
+    const checked = await this.codes.check(account.id, async () => {
+      const outcome = await this.challenges.attempt<{ phone: string }>(key, (c) => codeMatches(key, c, code));
+      if (outcome.status === "ok") phone = outcome.data.phone;
+      return outcome.status === "ok" ? "ok" : "invalid";
+    });
+    if (!checked.ok && checked.refusal.failure.reason !== "INVALID_SECOND_FACTOR") return { ok: false, failure: checked.refusal.failure };
+    if (!checked.ok || phone !== account.phone) return fail("INVALID_CODE");
     await this.accounts.setPhone(account.id, { phone: account.phone, phoneVerified: true, phoneTwoFactor: account.phoneTwoFactor });
     return ok(undefined);
   }

@@ -1,13 +1,20 @@
 // Enrolling a TOTP factor: a pending secret (15 min) is shown once as text, URI and QR code;
 // activation proves the authenticator holds it, and spends that code so it cannot sign in.
+// Codes and passwords checked here go through the sign-in's limits, as at sign-in.
 import { timingSafeEqual } from "node:crypto";
 import QRCode from "qrcode";
-import type { Account, AccountStore } from "../accounts/account.js";
+import { loginKey, type Account, type AccountStore } from "../accounts/account.js";
 import type { EphemeralStore } from "../ephemeral.js";
-import { fail, ok, type Result } from "../failure.js";
+import { fail, failureOf, ok, type Result } from "../failure.js";
 import type { AppStore } from "../apps/app.js";
+import { unreleasedReservation, type SignInLimits } from "../limits/sign-in-limits.js";
+import type { Logger } from "../logger.js";
 import type { PasswordHasher } from "../password/hasher.js";
-import { passwordSecret } from "../password/secret.js";
+import type { RequestContext } from "../request-context.js";
+import type { Caller } from "../sessions/sessions.js";
+import type { Revocations } from "../sessions/revocations.js";
+import { PasswordCheck } from "../sign-in/password-check.js";
+import { SecondFactorCheck } from "../sign-in/second-factor.js";
 import { newTotpSecret, totpUri, type TotpVerifier } from "./totp.js";
 
 const PENDING_TTL_MS = 15 * 60 * 1000;
@@ -19,15 +26,31 @@ export interface PendingTotp {
   qrcode: string;
 }
 
+export interface EnrollmentGuards {
+  limits: SignInLimits;
+  revocations: Revocations;
+  log: Logger;
+}
+
 export class TotpEnrollment {
+  private readonly passwords: PasswordCheck;
+  private readonly codes: SecondFactorCheck;
+  private readonly revocations: Revocations;
+
   constructor(
     private readonly accounts: AccountStore,
     private readonly apps: AppStore,
     private readonly store: EphemeralStore,
     private readonly totp: TotpVerifier,
-    private readonly hasher: PasswordHasher,
+    hasher: PasswordHasher,
     private readonly issuer: string,
-  ) {}
+    guards: EnrollmentGuards,
+  ) {
+    const unreleased = unreleasedReservation(guards.log);
+    this.passwords = new PasswordCheck(accounts, hasher, guards.limits, guards.log, unreleased);
+    this.codes = new SecondFactorCheck(guards.limits, unreleased);
+    this.revocations = guards.revocations;
+  }
 
   async enroll(account: Account): Promise<Result<PendingTotp>> {
     if (account.totpSecret) return fail("FACTOR_ALREADY_EXISTS");
@@ -42,20 +65,30 @@ export class TotpEnrollment {
     const pending = await this.store.get(pendingKey(account.id));
     if (!pending) return fail("FACTOR_NOT_FOUND", { message: "No pending TOTP enrollment" });
     if (secret && !sameText(secret, pending)) return fail("INVALID_ENROLLMENT_CODE");
-    if ((await this.totp.verifyOnce(account.id, pending, code)) !== "ok") return fail("INVALID_ENROLLMENT_CODE");
+    // A wrong code counts against the account's second-factor limit, as at sign-in.
+    const checked = await this.codes.check(account.id, () => this.totp.verifyOnce(account.id, pending, code));
+    if (!checked.ok) return checked.refusal.failure.reason === "INVALID_SECOND_FACTOR" ? fail("INVALID_ENROLLMENT_CODE") : { ok: false, failure: checked.refusal.failure };
     await this.accounts.setTotpSecret(account.id, pending);
     await this.store.delete(pendingKey(account.id));
     return ok(undefined);
   }
 
-  async eject(account: Account, password: string): Promise<Result<void>> {
-    const app = await this.apps.findById(account.appId);
-    const { ok: matches } = app
-      ? await this.hasher.verify(account.passwordHash, passwordSecret(app, password, "plain"))
-      : { ok: false };
-    if (!matches) return fail("INVALID_CREDENTIALS", { message: "Invalid password" });
+  /**
+   * Removes the factor on proof of the password, checked as a sign-in checks it (the same limits,
+   * low hashing priority for suspects), so a stolen session is no password oracle. Every other
+   * session and token of the account ends; the caller's stays.
+   */
+  async eject(ctx: RequestContext, { account, session }: Caller, password: string): Promise<Result<void>> {
+    const app = { id: account.appId, lookup: this.apps.findById(account.appId) };
+    const checked = await this.passwords.check({ ctx, app, login: loginKey(account.username), password, form: "plain" });
+    if (!checked.ok) {
+      const { failure } = checked.refusal;
+      return { ok: false, failure: failure.reason === "INVALID_CREDENTIALS" ? failureOf("INVALID_CREDENTIALS", { message: "Invalid password" }) : failure };
+    }
+    if (checked.value.account.id !== account.id) return fail("INVALID_CREDENTIALS", { message: "Invalid password" });
     if (!account.totpSecret) return fail("FACTOR_NOT_FOUND");
     await this.accounts.setTotpSecret(account.id, null);
+    await this.revocations.revokeAll(account.id, session.chain);
     return ok(undefined);
   }
 }

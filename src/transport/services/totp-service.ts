@@ -1,14 +1,22 @@
 // TotpService: the caller enrolls, activates and removes their own TOTP factor.
 import type { ServiceImpl } from "@connectrpc/connect";
 import { TotpService } from "../../../gen/signin/session/v1/totp_pb.js";
+import type { HandlerContext } from "@connectrpc/connect";
 import { actOnSelf } from "../../core/accounts/access.js";
-import { authenticate } from "./authenticate.js";
-import type { ServiceDeps } from "./deps.js";
-import { unwrap } from "./errors.js";
+import type { Caller } from "../../core/sessions/sessions.js";
+import { authenticate, presenter } from "./authenticate.js";
+import { presentedToken } from "./credentials.js";
+import { who, type ServiceDeps } from "./deps.js";
+import { reject, unwrap } from "./errors.js";
 import { RequestCheck } from "./validate.js";
 
 export function totpService(deps: ServiceDeps): ServiceImpl<typeof TotpService> {
   const { enrollment } = deps;
+  /** The caller with its session: a removal ends every other session of the account, not this one. */
+  const caller = async (ctx: HandlerContext): Promise<Caller> => {
+    const token = presentedToken(ctx.requestHeader, deps.cookie.name);
+    return (token ? await deps.sessions.caller(token, presenter(ctx)) : null) ?? reject("NOT_AUTHENTICATED");
+  };
   return {
     async enroll(req, ctx) {
       const caller = unwrap(actOnSelf(await authenticate(deps, ctx), req.userId));
@@ -30,8 +38,9 @@ export function totpService(deps: ServiceDeps): ServiceImpl<typeof TotpService> 
         .that("secondaryAuthFactor.type", !factor || factor.type === "PASSWORD", '"secondaryAuthFactor.type" must be "PASSWORD"')
         .that("secondaryAuthFactor.token", !factor || factor.token !== "", '"secondaryAuthFactor.token" is required', "missing")
         .done();
-      const caller = unwrap(actOnSelf(await authenticate(deps, ctx), req.userId));
-      unwrap(await enrollment.eject(caller, factor!.token));
+      const self = await caller(ctx);
+      unwrap(actOnSelf(self.account, req.userId));
+      unwrap(await enrollment.eject(who(ctx), self, factor!.token));
       return {};
     },
   };
