@@ -2,6 +2,8 @@
 // malformed protobuf and compression, over-limit bodies on kept-alive connections, absurd timeouts.
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
+import http2 from "node:http2";
+import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ErrorDetailSchema } from "../gen/signin/session/v1/error_pb.js";
 import { SessionService } from "../gen/signin/session/v1/session_pb.js";
@@ -93,6 +95,80 @@ describe("garbage in, never 5xx out", () => {
       expect(duplicateKeyPath('{"b":[{"a":1},{"a":1,"a":2}]}')).toStrictEqual(["b", "1", "a"]);
       expect(duplicateKeyPath('{"x":"}{\\",\\"x","y":["x","x"]}')).toBeNull();
       expect(duplicateKeyPath('{"x":"}{\\"","x":1}')).toStrictEqual(["x"]);
+    });
+  });
+
+  describe("a malformed message or body encoding is the client's fault on Connect, gRPC and gRPC-Web", () => {
+    const path = `/${SessionService.typeName}/SetCookie`;
+    const garbage = [
+      Buffer.from([0x0a, 0x05, 0x61]), // a length past the end: premature EOF
+      Buffer.from([0x0c]), // an end-group tag that was never opened
+      Buffer.from([0x0a, 0x80]), // a truncated varint
+      Buffer.alloc(300, 0x7b), // 300 nested start-group tags: the recursion limit
+    ];
+    const envelope = (flags: number, data: Buffer) => {
+      const head = Buffer.alloc(5);
+      head[0] = flags;
+      head.writeUInt32BE(data.length, 1);
+      return Buffer.concat([head, data]);
+    };
+
+    it("Connect application/proto garbage: 400 invalid_argument with a short message", async () => {
+      for (const body of garbage) {
+        const res = await fetch(`${svc.url}${path}`, { method: "POST", headers: { "content-type": "application/proto" }, body });
+        const json = (await res.json()) as { code: string; message: string };
+        expect(res.status, String(body.toString("hex").slice(0, 20))).toBe(400);
+        expect(json.code).toBe("invalid_argument");
+        expect(json.message.length).toBeLessThan(200);
+      }
+    });
+
+    it("Connect JSON: a gzip body that does not decompress is invalid_argument; deflate is unimplemented naming the accepted encodings", async () => {
+      const truncated = gzipSync(JSON.stringify({ user: "coyote", password: "x" })).subarray(0, 12);
+      const bad = await fetch(`${svc.url}${path}`, { method: "POST", headers: { "content-type": "application/json", "content-encoding": "gzip" }, body: truncated });
+      expect(bad.status).toBe(400);
+      const badJson = (await bad.json()) as { code: string; message: string };
+      expect(badJson.code).toBe("invalid_argument");
+      expect(badJson.message).toContain("gzip, br");
+      const deflate = await fetch(`${svc.url}${path}`, { method: "POST", headers: { "content-type": "application/json", "content-encoding": "deflate" }, body: "{}" });
+      const deflateJson = (await deflate.json()) as { code: string; message: string };
+      expect(deflateJson.code).toBe("unimplemented");
+      expect(deflateJson.message).toMatch(/supported encodings are gzip,br|gzip, br/);
+    });
+
+    const grpcWebStatus = async (body: Buffer, headers: Record<string, string> = {}) => {
+      const res = await fetch(`${svc.url}${path}`, { method: "POST", headers: { "content-type": "application/grpc-web+proto", ...headers }, body: new Uint8Array(body) });
+      const bytes = Buffer.from(await res.arrayBuffer());
+      const trailer = bytes.subarray(bytes.lastIndexOf(0x80) + 5).toString("latin1");
+      return { http: res.status, status: /grpc-status: ?(\d+)/.exec(trailer)?.[1] ?? res.headers.get("grpc-status"), trailer };
+    };
+
+    it("gRPC-Web: garbage messages and a compressed envelope it cannot decompress answer grpc-status 3", async () => {
+      for (const body of garbage) expect((await grpcWebStatus(envelope(0, body))).status).toBe("3");
+      expect((await grpcWebStatus(envelope(1, Buffer.from("not compressed")))).status).toBe("3");
+      const gz = await grpcWebStatus(envelope(1, Buffer.from("not gzip at all")), { "grpc-encoding": "gzip" });
+      expect(gz.status).toBe("3");
+    });
+
+    it("gRPC over HTTP/2: garbage messages answer grpc-status 3", async () => {
+      const session = http2.connect(svc.url);
+      try {
+        for (const body of garbage) {
+          const status = await new Promise<string | undefined>((resolve, reject) => {
+            const stream = session.request({ ":method": "POST", ":path": path, "content-type": "application/grpc", te: "trailers" });
+            let status: string | undefined;
+            stream.on("response", (h) => (status ??= h["grpc-status"] as string | undefined));
+            stream.on("trailers", (h) => (status = h["grpc-status"] as string));
+            stream.on("data", () => {});
+            stream.on("end", () => resolve(status));
+            stream.on("error", reject);
+            stream.end(envelope(0, body));
+          });
+          expect(status).toBe("3");
+        }
+      } finally {
+        session.close();
+      }
     });
   });
 });

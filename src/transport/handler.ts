@@ -2,7 +2,6 @@
 // legacy REST paths, the API documents (JSON, and as a page at /api/docs.html), and a JSON 404 for everything else.
 import { Code, ConnectError, createContextValues } from "@connectrpc/connect";
 import type { Metrics } from "../observability/metrics.js";
-import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { randomUUID } from "node:crypto";
 import type { Logger } from "../core/logger.js";
 import type { Jwks } from "../core/tokens/jwks.js";
@@ -18,6 +17,7 @@ import type { Readiness } from "./readiness.js";
 import { webPage } from "./web-page.js";
 import { apiPage } from "./api-page.js";
 import type { Handler } from "./server.js";
+import { internalLogged, rpcAdapter } from "./rpc-adapter.js";
 
 export interface HandlerOptions {
   maxBodyBytes: number;
@@ -67,7 +67,8 @@ export function createHandler(impls: Implementations, opts: HandlerOptions): Han
     sendJson(res, 404, path.startsWith("/api/") ? YEEP_NOT_FOUND : { code: "not_found", message: "Not found" });
   };
 
-  const adapter = connectNodeAdapter({
+  const adapter = rpcAdapter({
+    log: opts.log,
     routes: routes(impls, opts.readiness, opts.admin),
     interceptors: [
       (next) => async (req) => {
@@ -77,7 +78,13 @@ export function createHandler(impls: Implementations, opts: HandlerOptions): Han
           done("ok");
           return res;
         } catch (err) {
-          done(ConnectError.from(err).code === Code.Internal ? "error" : "refused");
+          const internal = ConnectError.from(err).code === Code.Internal;
+          done(internal ? "error" : "refused");
+          // Our own fault: logged here, with its cause and request id (the adapter logs the others).
+          if (internal) {
+            opts.log.error({ err, requestId: req.header.get("x-request-id"), method: req.method.name }, "unexpected error in rpc");
+            req.contextValues.set(internalLogged, true);
+          }
           throw err;
         }
       },
@@ -92,7 +99,7 @@ export function createHandler(impls: Implementations, opts: HandlerOptions): Han
         else res.end();
       });
     },
-  }) as Handler;
+  });
 
   // Every request has an id: the caller's X-Request-Id when well-formed, else a new one. It is
   // echoed in the response and appears in the audit events and error logs of the request.
