@@ -7,6 +7,7 @@ import tls from "node:tls";
 import proxyaddr from "proxy-addr";
 import { isAppId } from "./core/apps/app.js";
 import type { LimitsConfig } from "./core/limits/sign-in-limits.js";
+import type { ConnectionLimits } from "./transport/connection-policy.js";
 import { parseRedisTarget, type RedisTarget } from "./stores/redis/target.js";
 
 export interface Config {
@@ -41,6 +42,8 @@ export interface Config {
   hashConcurrency: number;
   hashQueueMax: number;
   limits: LimitsConfig;
+  /** Bounds on connections, their timing and HTTP/2 streams (transport/connection-policy.ts). */
+  connections: ConnectionLimits;
 }
 
 /** The documented variables: name, default, meaning (docs/configuration.md's table is this list). */
@@ -79,6 +82,12 @@ export const ENV_VARS: Array<[name: string, fallback: string, meaning: string]> 
   ["CLUSTER_WORKERS", "1", "Worker processes serving the port (node:cluster), restarted when one dies; `auto` = the CPU count. Above 1 needs DATABASE_URL and REDIS_URL."],
   ["HASH_CONCURRENCY", "", "argon2 operations at once per process; unset = the CPU count divided among the workers."],
   ["HASH_QUEUE_MAX", "64", "argon2 operations waiting at most; beyond, sign-in answers a retryable busy error."],
+  ["HEADERS_TIMEOUT", "10", "Seconds a new connection gets to send its first bytes (and a TLS handshake to finish), and a request from its first byte to its complete headers; then it is closed."],
+  ["REQUEST_TIMEOUT", "30", "Seconds from a request's first byte (HTTP/2: its headers) to its complete body; then the request is dropped (HTTP/1.1: 408 and the connection closed; HTTP/2: the stream cancelled). At least HEADERS_TIMEOUT."],
+  ["KEEPALIVE_TIMEOUT", "5", "Seconds a connection with no request in progress stays open (HTTP/1.1 keep-alive; HTTP/2: GOAWAY, then closed)."],
+  ["H2_MAX_STREAMS", "100", "Concurrent streams per HTTP/2 connection (advertised in SETTINGS, extra streams refused); a client resetting more streams than this within 10 s is disconnected (rapid reset)."],
+  ["MAX_CONNECTIONS", "4096", "Open connections per process (each worker); further connections are closed at once."],
+  ["MAX_CONNECTIONS_PER_IP", "128", "Open connections per client IP (the socket's peer, IPv6 per /64) per process; further ones are closed at once. Peers in TRUSTED_PROXIES are exempt."],
   ["LIMIT_IP_REQUESTS", "60/60", "Sign-in requests per client IP: N/seconds."],
   ["LIMIT_IP_FAILURES", "20/600", "Failed sign-ins per client IP across accounts (credential stuffing)."],
   ["LIMIT_ACCOUNT_IP_FAILURES", "5", "Consecutive failures per account and IP before that pair is blocked."],
@@ -164,11 +173,23 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`TRUSTED_PROXIES: ${(err as Error).message}`);
   }
   const block = rate("LIMIT_ACCOUNT_IP_BLOCK");
+  const headersTimeout = int("HEADERS_TIMEOUT", 1, 3600);
+  const requestTimeout = int("REQUEST_TIMEOUT", 1, 3600);
+  // Node refuses a header deadline beyond the whole request's.
+  if (requestTimeout < headersTimeout) throw new ConfigError(`REQUEST_TIMEOUT (${requestTimeout}) must be at least HEADERS_TIMEOUT (${headersTimeout})`);
   const defaultAppId = str("DEFAULT_APP");
   if (!isAppId(defaultAppId)) throw new ConfigError(`DEFAULT_APP is not a valid app id: "${defaultAppId}"`);
 
   return {
     trustedProxies,
+    connections: {
+      headersTimeoutMs: headersTimeout * 1000,
+      requestTimeoutMs: requestTimeout * 1000,
+      keepAliveTimeoutMs: int("KEEPALIVE_TIMEOUT", 1, 3600) * 1000,
+      h2MaxStreams: int("H2_MAX_STREAMS", 1, 10_000),
+      maxConnections: int("MAX_CONNECTIONS", 1, 1_000_000),
+      maxConnectionsPerIp: int("MAX_CONNECTIONS_PER_IP", 1, 1_000_000),
+    },
     shutdownGraceSeconds: int("SHUTDOWN_GRACE", 0, 300),
     adminToken,
     corsOrigins,

@@ -6,6 +6,8 @@ import http from "node:http";
 import http2 from "node:http2";
 import net from "node:net";
 import type { AddressInfo } from "node:net";
+import { admitConnections, firstBytesDeadline, http2Options, policeHttp1, policeHttp2, startDeadlineChecks, type ConnectionLimits } from "./connection-policy.js";
+import { trustProxies } from "./request-context.js";
 
 export type Handler = (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse) => void;
 
@@ -13,6 +15,9 @@ export interface ListenOptions {
   host: string;
   port: number;
   tls: { cert: string; key: string } | null;
+  connections: ConnectionLimits;
+  /** Peers whose connections are not capped per IP (they carry many clients). */
+  trustedProxies: string[];
 }
 
 export interface Listening {
@@ -24,6 +29,7 @@ export interface Listening {
 const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
 
 export async function listen(inner: Handler, opts: ListenOptions): Promise<Listening> {
+  const limits = opts.connections;
   const sockets = new Set<net.Socket>();
   const sessions = new Set<http2.Http2Session>();
   let inFlight = 0;
@@ -45,19 +51,27 @@ export async function listen(inner: Handler, opts: ListenOptions): Promise<Liste
 
   if (opts.tls) {
     const secure = http2.createSecureServer(
-      { cert: readFileSync(opts.tls.cert), key: readFileSync(opts.tls.key), allowHTTP1: true },
+      // A TLS handshake counts as the first bytes.
+      { cert: readFileSync(opts.tls.cert), key: readFileSync(opts.tls.key), allowHTTP1: true, handshakeTimeout: limits.headersTimeoutMs, ...http2Options(limits) },
       handler as never,
     );
     track(secure);
+    policeHttp1(secure, limits);
+    policeHttp2(secure, limits);
     front = secure;
     closeIdle = () => {};
   } else {
     const h1 = http.createServer(handler as http.RequestListener);
-    const h2 = track(http2.createServer(handler as never));
-    front = net.createServer((socket) => sniff(socket, h1, h2 as http2.Http2Server));
-    closeIdle = () => h1.closeIdleConnections();
+    policeHttp1(h1, limits);
+    startDeadlineChecks(h1);
+    const h2 = track(http2.createServer(http2Options(limits), handler as never));
+    policeHttp2(h2, limits);
+    front = net.createServer((socket) => sniff(socket, h1, h2 as http2.Http2Server, limits));
+    closeIdle = () => h1.close(); // closes idle keep-alive connections and stops the deadline checks
   }
+  admitConnections(front, limits, trustProxies(opts.trustedProxies));
   front.on("connection", (socket: net.Socket) => {
+    if (socket.destroyed) return; // refused by admitConnections
     sockets.add(socket);
     socket.once("close", () => sockets.delete(socket));
   });
@@ -105,10 +119,11 @@ function listenFailure(err: NodeJS.ErrnoException, { host, port }: ListenOptions
 }
 
 /** Reads until the first bytes tell HTTP/2's preface from anything else, then hands over. */
-function sniff(socket: net.Socket, h1: http.Server, h2: http2.Http2Server): void {
+function sniff(socket: net.Socket, h1: http.Server, h2: http2.Http2Server, limits: ConnectionLimits): void {
   // Keep-alive connections closing after their response once shutdown began is handled by
   // closeIdleConnections; sockets still sniffing are simply destroyed at the end.
   let seen = Buffer.alloc(0);
+  const stopDeadline = firstBytesDeadline(socket, limits);
   const onData = (chunk: Buffer) => {
     seen = Buffer.concat([seen, chunk]);
     const n = Math.min(seen.length, PREFACE.length);
@@ -116,6 +131,7 @@ function sniff(socket: net.Socket, h1: http.Server, h2: http2.Http2Server): void
     else if (seen.length >= PREFACE.length) handOver(h2);
   };
   const handOver = (server: net.Server) => {
+    stopDeadline(); // from here the server's own header deadline applies
     socket.off("data", onData);
     socket.off("error", onError);
     socket.pause();
