@@ -3,6 +3,7 @@
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import http2 from "node:http2";
+import net from "node:net";
 import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ErrorDetailSchema } from "../gen/signin/session/v1/error_pb.js";
@@ -169,6 +170,39 @@ describe("garbage in, never 5xx out", () => {
       } finally {
         session.close();
       }
+    });
+  });
+
+  describe("a refused over-limit body closes its keep-alive connection (Connect and gRPC-Web, as the legacy paths do)", () => {
+    // One HTTP/1.1 request on a raw socket: the answer's head, and whether the server then closed the socket.
+    const refused = (path: string, contentType: string, chunked: boolean) =>
+      new Promise<{ head: string; closed: boolean }>((resolve, reject) => {
+        const { port } = new URL(svc.url);
+        const socket = net.connect(Number(port), "127.0.0.1");
+        let received = "";
+        const length = chunked ? "transfer-encoding: chunked" : "content-length: 200000";
+        socket.on("connect", () => {
+          socket.write(`POST ${path} HTTP/1.1\r\nhost: 127.0.0.1\r\nconnection: keep-alive\r\ncontent-type: ${contentType}\r\n${length}\r\n\r\n`);
+          const part = Buffer.alloc(70000, 0x61);
+          socket.write(chunked ? Buffer.concat([Buffer.from(`${part.length.toString(16)}\r\n`), part, Buffer.from("\r\n")]) : part);
+        });
+        socket.on("data", (c) => (received += c.toString("latin1")));
+        socket.on("error", () => {}); // a reset after the answer is a close too
+        socket.on("close", () => (received ? resolve({ head: received.split("\r\n\r\n")[0]!, closed: true }) : reject(new Error("no answer"))));
+      });
+
+    it.each([
+      ["Connect", "application/json", false],
+      ["Connect", "application/json", true],
+      ["gRPC-Web", "application/grpc-web+proto", false],
+      ["gRPC-Web", "application/grpc-web+proto", true],
+    ] as const)("%s %s (chunked: %s): refused, then the connection closes; a fresh one works", async (_name, contentType, chunked) => {
+      const answer = await refused(`/${SessionService.typeName}/SetCookie`, contentType, chunked);
+      expect(answer.head).toMatch(/^HTTP\/1\.1 (200|413|429)/);
+      expect(answer.head.toLowerCase()).toContain("connection: close");
+      expect(answer.closed).toBe(true);
+      const next = await post(`${svc.url}/api/session.setCookie`, { user: "coyote", password: COYOTE.password });
+      expect(next.json.ok).toBe(true);
     });
   });
 });
