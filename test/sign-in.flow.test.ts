@@ -4,7 +4,7 @@
 import { hash } from "@node-rs/argon2";
 import { randomBytes } from "node:crypto";
 import { generate } from "otplib";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { loadConfig } from "../src/config.js";
 import type { Account } from "../src/core/accounts/account.js";
 import { checkApp, type ActiveApp, type AppStatus, type NewApp, type TwoFactorMode } from "../src/core/apps/app.js";
@@ -18,13 +18,14 @@ import { TotpVerifier } from "../src/core/otp/totp.js";
 import { PasswordHasher } from "../src/core/password/hasher.js";
 import { UNKNOWN_CONTEXT } from "../src/core/request-context.js";
 import { SignIn, type Issue } from "../src/core/sign-in/sign-in.js";
-import { memoryLimiters } from "../src/stores/limiters.js";
+import { memoryLimiters, redisLimiters } from "../src/stores/limiters.js";
+import { RedisEphemeralStore } from "../src/stores/redis/ephemeral.js";
 import { MemoryEphemeralStore } from "../src/stores/memory/ephemeral.js";
 import { PostgresAccountStore } from "../src/stores/postgres/accounts.js";
 import { PostgresAppStore } from "../src/stores/postgres/apps.js";
 import { openDatabase, type Database } from "../src/stores/postgres/database.js";
 import { migrate } from "../src/stores/postgres/migrations.js";
-import { TOTP_SECRET } from "./support/service.js";
+import { TOTP_SECRET, uniqueName } from "./support/service.js";
 
 const PASSWORD = "right-password";
 const PARAMS = { memoryKiB: 19456, iterations: 2, parallelism: 1 };
@@ -36,7 +37,11 @@ beforeAll(async () => {
   db = await openDatabase({ dataDir: "memory://", schema: "flow" });
   await migrate(db);
 });
-afterAll(() => db?.close());
+const opened: RedisEphemeralStore[] = [];
+afterAll(async () => {
+  await Promise.all(opened.map((s) => s.close()));
+  await db?.close();
+});
 
 interface Setup {
   status?: AppStatus;
@@ -46,12 +51,17 @@ interface Setup {
   phone?: "verified" | "unverified";
   passwordHash?: string;
   limits?: Record<string, string>;
+  /** The shared store on the real Redis (namespaced) instead of the in-process one. */
+  redis?: boolean;
 }
 
 /** A fresh app (own id and token) with one account "wile", and a SignIn over them. */
 async function world(s: Setup = {}) {
   const clock = new ManualClock(Math.floor(Date.now() / 30_000) * 30_000 + 5_000);
-  const store = new MemoryEphemeralStore(clock);
+  const redis = s.redis ? new RedisEphemeralStore(inject("redisUrl"), `${uniqueName("flow")}:`) : null;
+  if (redis) opened.push(redis);
+  await redis?.ready();
+  const store = redis ?? new MemoryEphemeralStore(clock);
   const accounts = new PostgresAccountStore(db);
   const apps = new PostgresAppStore(db);
   const appToken = randomBytes(24).toString("base64url");
@@ -84,8 +94,8 @@ async function world(s: Setup = {}) {
     accounts,
     hasher,
     totp: new TotpVerifier(store, clock),
-    limits: new SignInLimits(memoryLimiters(), loadConfig(s.limits ?? {}).limits),
-    challenges: new Challenges(store, clock, 5),
+    limits: new SignInLimits(redis ? redisLimiters(redis.client) : memoryLimiters(), loadConfig(s.limits ?? {}).limits),
+    challenges: new Challenges(store, clock, 5, randomBytes(32)),
     sms: { send: async (m) => void sent.push(m) },
     audit: { record: (_ctx, e) => void events.push(e) },
     log: silent,
@@ -325,5 +335,20 @@ describe("a login token and its code (Cosync-style)", () => {
     expect(reasonOf(await w.complete(token, right))).toBe("TOO_MANY_ATTEMPTS");
     expect(w.trail().at(-1)).toStrictEqual(["sign_in.blocked", "second-factor"]);
     expect(w.issued).toStrictEqual([]);
+  });
+});
+
+describe("a double submit signs in exactly once, on the shared store (Redis)", () => {
+  it.each([
+    ["TOTP", { totp: true }],
+    ["SMS", { twoFactor: "phone", phone: "verified" }],
+  ] as const)("%s: 50 concurrent completions of one login token with the right code: one success", async (_factor, setup) => {
+    const w = await world({ ...(setup as Setup), redis: true });
+    const token = await w.loginToken();
+    const code = w.sent[0]?.code ?? (await w.code());
+    const results = await Promise.all(Array.from({ length: 50 }, () => w.complete(token, code)));
+    expect(results.filter((r) => r.ok)).toHaveLength(1);
+    expect(w.issued).toStrictEqual([w.account.id]);
+    expect(reasonOf(await w.complete(token, code))).toBe("INVALID_LOGIN_TOKEN");
   });
 });

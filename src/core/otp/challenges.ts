@@ -46,15 +46,13 @@ export class Challenges {
     const challenge = await this.peek<T>(key);
     if (!challenge) return { status: "invalid" };
     const ttlMs = challenge.expiresAt - this.clock.now();
+    // Counted before the answer is checked, so concurrent guesses cannot exceed the budget. Past it,
+    // an attempt is refused without deleting anything: a delete would race with the right answer of
+    // a double submit (one of the first attempts), which must still win. The counter lives as long
+    // as the challenge, so an exhausted challenge stays refused until it expires.
     const n = await this.store.increment(attemptsKey(key), ttlMs);
-    if (n > this.maxAttempts) {
-      await this.store.delete(key);
-      return { status: "invalid" };
-    }
-    if (!(await check(challenge))) {
-      if (n >= this.maxAttempts) await this.store.delete(key); // the last allowed attempt burns it
-      return { status: "wrong" };
-    }
+    if (n > this.maxAttempts) return { status: "invalid" };
+    if (!(await check(challenge))) return { status: "wrong" };
     // take(): of two right answers racing (on any instances), only one consumes the challenge.
     return (await this.store.take(key)) ? { status: "ok", data: challenge.data } : { status: "invalid" };
   }
