@@ -1,5 +1,6 @@
 // Garbage from clients is the client's fault on every surface: unstorable strings, duplicate JSON keys,
 // malformed protobuf and compression, over-limit bodies on kept-alive connections, absurd timeouts.
+import { create, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import http2 from "node:http2";
@@ -204,5 +205,26 @@ describe("garbage in, never 5xx out", () => {
       const next = await post(`${svc.url}/api/session.setCookie`, { user: "coyote", password: COYOTE.password });
       expect(next.json.ok).toBe(true);
     });
+  });
+
+  it("a huge deadline header (grpc-timeout 99999999H, connect-timeout-ms 9999999999) is clamped: answered, no TimeoutOverflowWarning", async () => {
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(w.name);
+    process.on("warning", onWarning);
+    try {
+      const path = `${svc.url}/${SessionService.typeName}/SetCookie`;
+      const credentials = { user: "coyote", password: COYOTE.password };
+      const connect = await fetch(path, { method: "POST", headers: { "content-type": "application/json", "connect-timeout-ms": "9999999999" }, body: JSON.stringify(credentials) });
+      expect(connect.status).toBe(200);
+      const message = Buffer.from(toBinary(SessionService.method.setCookie.input, create(SessionService.method.setCookie.input, credentials)));
+      const head = Buffer.alloc(5);
+      head.writeUInt32BE(message.length, 1);
+      const web = await fetch(path, { method: "POST", headers: { "content-type": "application/grpc-web+proto", "grpc-timeout": "99999999H" }, body: new Uint8Array(Buffer.concat([head, message])) });
+      expect(Buffer.from(await web.arrayBuffer()).toString("latin1")).toMatch(/grpc-status: ?0/);
+      await new Promise((resolve) => setImmediate(resolve)); // warnings are emitted on the next tick
+      expect(warnings.filter((name) => name === "TimeoutOverflowWarning")).toStrictEqual([]);
+    } finally {
+      process.off("warning", onWarning);
+    }
   });
 });
