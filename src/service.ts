@@ -22,6 +22,7 @@ import { readiness } from "./transport/readiness.js";
 import { trustProxies } from "./transport/request-context.js";
 import { defaultApp } from "./core/apps/app.js";
 import { Challenges } from "./core/otp/challenges.js";
+import { codeSecret } from "./core/otp/code-secret.js";
 import { TotpEnrollment } from "./core/otp/enrollment.js";
 import { AppKeys, AppTokens } from "./core/tokens/app-tokens.js";
 import { Jwks } from "./core/tokens/jwks.js";
@@ -113,7 +114,7 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
     const appKeys = new AppKeys(keyStore);
     const tokens = new SessionTokens(serviceKeys, config.tokenIssuer, clock, config.sessionTokenTtlSeconds * 1000);
     const appTokens = new AppTokens(appKeys, serviceKeys, config.tokenIssuer, clock, config.accessTokenTtlSeconds * 1000);
-    const challenges = new Challenges(store, clock, MAX_CODE_ATTEMPTS);
+    const challenges = new Challenges(store, clock, MAX_CODE_ATTEMPTS, await codeSecret(config.masterKey, keyStore));
     const sms = config.sms.webhookUrl
       ? new WebhookSmsSender(config.sms.webhookUrl, config.sms.webhookSecret!, clock)
       : new DevelopmentSmsSender(log, config.sms.devLogCodes);

@@ -10,6 +10,8 @@ export interface Challenge<T> {
   /** HMAC of the expected code when one was sent (SMS); codes are never stored in clear. */
   codeHash?: string;
   expiresAt: number;
+  /** The server secret `codeMatches` needs: set (not enumerable) by `peek`, never stored. */
+  codeSecret?: Buffer;
 }
 
 export type AttemptOutcome<T> = { status: "ok"; data: T } | { status: "wrong" } | { status: "invalid" };
@@ -19,11 +21,13 @@ export class Challenges {
     private readonly store: EphemeralStore,
     private readonly clock: Clock,
     private readonly maxAttempts: number,
+    /** See code-secret.ts: kept out of the store the code hashes are in. */
+    private readonly codeSecret: Buffer,
   ) {}
 
   async create<T>(key: string, data: T, ttlMs: number, code?: string): Promise<void> {
     const challenge: Challenge<T> = { data, expiresAt: this.clock.now() + ttlMs };
-    if (code) challenge.codeHash = hashCode(key, code);
+    if (code) challenge.codeHash = hashCode(key, code, this.codeSecret);
     await this.store.delete(attemptsKey(key));
     await this.store.set(key, JSON.stringify(challenge), ttlMs);
   }
@@ -35,7 +39,9 @@ export class Challenges {
   async peek<T>(key: string): Promise<Challenge<T> | null> {
     const raw = await this.store.get(key);
     const challenge = raw ? (JSON.parse(raw) as Challenge<T>) : null;
-    return challenge && challenge.expiresAt > this.clock.now() ? challenge : null;
+    if (!challenge || challenge.expiresAt <= this.clock.now()) return null;
+    Object.defineProperty(challenge, "codeSecret", { value: this.codeSecret, enumerable: false });
+    return challenge;
   }
 
   /**
@@ -60,15 +66,16 @@ export class Challenges {
 
 /** Constant-time check of a code against the challenge's stored HMAC. */
 export function codeMatches(key: string, challenge: Challenge<unknown>, code: string): boolean {
-  if (!challenge.codeHash) return false;
+  if (!challenge.codeHash || !challenge.codeSecret) return false;
   const expected = Buffer.from(challenge.codeHash, "hex");
-  const actual = Buffer.from(hashCode(key, code), "hex");
+  const actual = Buffer.from(hashCode(key, code, challenge.codeSecret), "hex");
   return expected.length === actual.length && timingSafeEqual(expected, actual);
 }
 
 const attemptsKey = (key: string) => `${key}:attempts`;
 
-// Keyed by the challenge's own (random, secret) key, so equal codes never hash alike.
-function hashCode(key: string, code: string): string {
-  return createHmac("sha256", key).update(code).digest("hex");
+// Keyed by the server secret (a Redis dump alone does not let anyone try the million codes
+// offline) and the challenge's key (equal codes never hash alike).
+function hashCode(key: string, code: string, secret: Buffer): string {
+  return createHmac("sha256", createHmac("sha256", secret).update(key).digest()).update(code).digest("hex");
 }
