@@ -134,7 +134,7 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
       sessions: new Sessions(store, accounts, tokens, clock, config.sessionTtlSeconds * 1000, revocations, audit, config.defaultAppId),
       enrollment: new TotpEnrollment(accounts, apps, store, totp, hasher, config.totpIssuer, { limits, revocations, log }),
       appTokens,
-      appUsers: new AppUsers(apps, accounts, appTokens, challenges, sms, limits, audit, revocations, config.totpIssuer, log),
+      appUsers: new AppUsers(apps, accounts, appTokens, challenges, sms, limits, audit, revocations, config.totpIssuer, log, clock),
       cookie: cookiePolicy(config.cookieSecure),
       clock,
       metrics,

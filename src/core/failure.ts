@@ -29,6 +29,7 @@ export const FailureReason = {
   TOO_MANY_ATTEMPTS: "TOO_MANY_ATTEMPTS",
   BUSY: "BUSY",
   SERVICE_UNAVAILABLE: "SERVICE_UNAVAILABLE",
+  STEP_UP_REQUIRED: "STEP_UP_REQUIRED",
 } as const;
 export type FailureReason = (typeof FailureReason)[keyof typeof FailureReason];
 
@@ -82,6 +83,7 @@ const defaultMessages: Record<FailureReason, string> = {
   TOO_MANY_ATTEMPTS: "Too many attempts; please try again later",
   BUSY: "The service is busy; please try again",
   SERVICE_UNAVAILABLE: "The service is temporarily unavailable; please try again",
+  STEP_UP_REQUIRED: "Changing an active second factor needs a recent sign-in with it; please sign in again",
 };
 
 /** The failure for `reason`, with its standard message unless `extra` names another. */

@@ -1,5 +1,8 @@
 // What a signed-in app user manages (Cosync-style user methods): phone number and its
-// verification by SMS, and turning phone or Google (TOTP) two-factor on and off.
+// verification by SMS, and turning phone or Google (TOTP) two-factor on and off. Turning on a
+// factor where none is active needs only the access token (as the Cosync SDK expects); removing
+// or replacing an active one needs a step-up (a token from a recent sign-in with it), and then
+// ends every other session and token of the account.
 import QRCode from "qrcode";
 import type { Account, AccountStore } from "../accounts/account.js";
 import type { App, AppStore } from "../apps/app.js";
@@ -9,7 +12,9 @@ import { codeMatches, type Challenges } from "../otp/challenges.js";
 import type { Audit } from "../audit.js";
 import type { RequestContext } from "../request-context.js";
 import { unreleasedReservation, type SignInLimits } from "../limits/sign-in-limits.js";
-import { SecondFactorCheck } from "../sign-in/second-factor.js";
+import { SecondFactorCheck, secondFactorFor } from "../sign-in/second-factor.js";
+import type { Clock } from "../clock.js";
+import { STEP_UP_WINDOW_MS, stepUp } from "../sessions/step-up.js";
 import type { SmsSender } from "../otp/sms.js";
 import { sendSms } from "../otp/sms-delivery.js";
 import { newTotpSecret, totpUri } from "../otp/totp.js";
@@ -40,6 +45,8 @@ export class AppUsers {
     private readonly revocations: Revocations,
     private readonly totpIssuer: string,
     private readonly log: Logger,
+    private readonly clock: Clock,
+    private readonly stepUpWindowMs: number = STEP_UP_WINDOW_MS,
   ) {
     this.codes = new SecondFactorCheck(limits, unreleasedReservation(log));
   }
@@ -61,7 +68,13 @@ export class AppUsers {
   }
 
   /** Stores the number unverified and sends it a code; a new number turns phone two-factor off. */
-  async setPhone(ctx: RequestContext, { app, account }: AppUser, phone: string): Promise<Result<void>> {
+  async setPhone(ctx: RequestContext, user: AppUser, phone: string): Promise<Result<void>> {
+    const { app, account } = user;
+    const removes = secondFactorFor(app, account) === "SMS"; // a new number turns the active factor off
+    if (removes) {
+      const proof = this.stepUp(user);
+      if (!proof.ok) return proof;
+    }
     const sent = await sendSms({ sms: this.sms, limits: this.limits, audit: this.audit, log: this.log }, ctx, app, account, phone, "verify-phone", (code) =>
       this.challenges.create(phoneKey(account.id), { phone }, PHONE_CODE_TTL_MS, code),
     );
@@ -70,6 +83,7 @@ export class AppUsers {
       return sent;
     }
     await this.accounts.setPhone(account.id, { phone, phoneVerified: false, phoneTwoFactor: false });
+    if (removes) await this.endOtherSessions(user);
     return ok(undefined);
   }
 
@@ -88,24 +102,52 @@ export class AppUsers {
     return ok(undefined);
   }
 
-  async setPhoneTwoFactor({ app, account }: AppUser, on: boolean): Promise<Result<void>> {
+  async setPhoneTwoFactor(user: AppUser, on: boolean): Promise<Result<void>> {
+    const { app, account } = user;
     if (app.twoFactor !== "phone") return fail("APP_HAS_NO_PHONE_TWO_FACTOR");
     if (on && !(account.phone && account.phoneVerified)) return fail("PHONE_NOT_VERIFIED");
+    const removes = !on && secondFactorFor(app, account) === "SMS";
+    if (removes) {
+      const proof = this.stepUp(user);
+      if (!proof.ok) return proof;
+    }
     await this.accounts.setPhone(account.id, { phone: account.phone, phoneVerified: account.phoneVerified, phoneTwoFactor: on });
+    if (removes) await this.endOtherSessions(user);
     return ok(undefined);
   }
 
-  /** On: a new TOTP secret, returned once with its QR code (as the original did). Off: removed. */
-  async setGoogleTwoFactor({ app, account }: AppUser, on: boolean): Promise<Result<{ secret: string; qrcode: string } | null>> {
+  /**
+   * On: a new TOTP secret, returned once with its QR code (as the original did). Off: removed.
+   * Either, over an active secret, removes that secret: a step-up first, the other sessions end after.
+   */
+  async setGoogleTwoFactor(user: AppUser, on: boolean): Promise<Result<{ secret: string; qrcode: string } | null>> {
+    const { app, account } = user;
     if (app.twoFactor !== "google") return fail("APP_HAS_NO_GOOGLE_TWO_FACTOR");
+    const removes = account.totpSecret !== null;
+    if (removes) {
+      const proof = this.stepUp(user);
+      if (!proof.ok) return proof;
+    }
     if (!on) {
       await this.accounts.setTotpSecret(account.id, null);
+      if (removes) await this.endOtherSessions(user);
       return ok(null);
     }
     const secret = newTotpSecret();
     await this.accounts.setTotpSecret(account.id, secret);
+    if (removes) await this.endOtherSessions(user);
     const qrcode = await QRCode.toDataURL(totpUri(this.totpIssuer, account.email ?? account.username, secret));
     return ok({ secret, qrcode });
+  }
+
+  /** The access token must come from a sign-in that passed a second factor minutes ago. */
+  private stepUp({ token }: AppUser): Result<void> {
+    return stepUp({ signedInAt: token.issuedAtMs, secondFactor: token.secondFactor }, this.clock.now(), this.stepUpWindowMs);
+  }
+
+  /** A factor was removed: every session and token of the account ends, but the caller's token. */
+  private endOtherSessions({ account, token }: AppUser): Promise<void> {
+    return this.revocations.revokeAll(account.id, token.tokenId || undefined);
   }
 }
 

@@ -28,7 +28,11 @@ export type { SecondFactorType } from "./second-factor.js";
  * outage. `deliver` is called together with the success's audit entry: a session write and that
  * entry go to Redis in one round trip.
  */
-export type Issue<C> = (account: Account, app: ActiveApp) => Promise<Result<Deliver<C>>>;
+export type Issue<C> = (account: Account, app: ActiveApp, proof: SignInMethod) => Promise<Result<Deliver<C>>>;
+/** How the user signed in: the second factor passed, if any (a step-up later asks for it). */
+export interface SignInMethod {
+  secondFactor: SecondFactorType | null;
+}
 export type Deliver<C> = () => Promise<C>;
 
 /** Credentials made in full by the first step (signed tokens, nothing to store). */
@@ -104,14 +108,14 @@ export class SignIn {
     const { app, account } = first.value;
     if (account.deactivated) return this.refuse(ctx, app.id, refusal(failureOf("ACCOUNT_DEACTIVATED"), "sign_in.failure", "deactivated", account.id));
     const factor = secondFactorFor(app, account);
-    if (!factor) return this.finish(ctx, app, account, issue);
+    if (!factor) return this.finish(ctx, app, account, issue, null);
     if (step.secondFactor) {
       const { type, token } = step.secondFactor;
       // SMS needs a sent code, which only the two-step (login token) flow has.
       const code = await this.codes.check(account.id, async () =>
         type === "TOTP" && factor === "TOTP" ? this.deps.totp.verifyOnce(account.id, account.totpSecret!, token) : "invalid",
       );
-      return code.ok ? this.finish(ctx, app, account, issue) : this.refuse(ctx, app.id, code.refusal);
+      return code.ok ? this.finish(ctx, app, account, issue, factor) : this.refuse(ctx, app.id, code.refusal);
     }
     const loginToken = step.continueWithLoginToken ? await this.loginTokens.start(ctx, app, account, factor) : null;
     if (loginToken && !loginToken.ok) return loginToken; // the SMS was refused or could not be sent (audited as such)
@@ -136,12 +140,12 @@ export class SignIn {
     if (answer === "token_dead") return misuse();
     if (!code.ok) return this.refuse(ctx, app.id, code.refusal);
     if (account.deactivated) return this.refuse(ctx, app.id, refusal(failureOf("ACCOUNT_DEACTIVATED"), "sign_in.failure", "deactivated", account.id));
-    return this.finish(ctx, app, account, issue);
+    return this.finish(ctx, app, account, issue, pending.factor);
   }
 
   /** Issues the credentials; the success is audited once nothing can refuse it any more. */
-  private async finish<C>(ctx: RequestContext, app: ActiveApp, account: Account, issue: Issue<C>): Promise<Result<SignedIn<C>>> {
-    const issued = await issue(account, app);
+  private async finish<C>(ctx: RequestContext, app: ActiveApp, account: Account, issue: Issue<C>, factor: SecondFactorType | null): Promise<Result<SignedIn<C>>> {
+    const issued = await issue(account, app, { secondFactor: factor });
     if (!issued.ok) return this.refuse(ctx, app.id, refusal(issued.failure, "sign_in.failure", undefined, account.id));
     const delivering = issued.value();
     this.deps.audit.record(ctx, { event: "sign_in.success", appId: app.id, accountId: account.id });

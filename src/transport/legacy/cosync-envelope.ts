@@ -32,6 +32,7 @@ const COSYNC_CODES: Record<FailureReason, number> = {
   TOO_MANY_ATTEMPTS: 429,
   BUSY: 503,
   SERVICE_UNAVAILABLE: 503,
+  STEP_UP_REQUIRED: 614, // ours: log in again (with the second factor) to change an active factor
 };
 
 // Retryable refusals keep their own HTTP status and say when to retry.

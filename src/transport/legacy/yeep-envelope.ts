@@ -34,6 +34,7 @@ const YEEP_CODES: Record<FailureReason, number> = {
   TOO_MANY_ATTEMPTS: 10429,
   BUSY: 10503,
   SERVICE_UNAVAILABLE: 10503,
+  STEP_UP_REQUIRED: 10036, // ours: sign in again (with the second factor) to change an active factor
 };
 
 interface YeepError {

@@ -20,7 +20,8 @@ export function appUserService(deps: ServiceDeps): ServiceImpl<typeof AppUserSer
     unwrap(await deps.appUsers.fromAccessToken(ctx.requestHeader.get("access-token")));
   const checkCode = (field: string, code: string) =>
     new RequestCheck().text(field, code, 16).that(field, code === "" || CODE.test(code), `"${field}" must be six digits`).done();
-  const issueTokens: Issue<AppUserTokens> = async (account, app) => delivered(await deps.appTokens.issue(app, account));
+  const issueTokens: Issue<AppUserTokens> = async (account, app, how) =>
+    delivered(await deps.appTokens.issue(app, account, { secondFactor: how.secondFactor && (how.secondFactor === "SMS" ? "sms" : "otp") }));
 
   return {
     async login(req, ctx) {

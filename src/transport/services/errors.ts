@@ -34,6 +34,7 @@ const CONNECT_CODES: Record<FailureReason, Code> = {
   TOO_MANY_ATTEMPTS: Code.ResourceExhausted,
   BUSY: Code.Unavailable,
   SERVICE_UNAVAILABLE: Code.Unavailable,
+  STEP_UP_REQUIRED: Code.PermissionDenied,
 };
 
 export function toConnectError(failure: Failure): ConnectError {

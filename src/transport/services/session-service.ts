@@ -30,7 +30,7 @@ export function sessionService(deps: ServiceDeps): ServiceImpl<typeof SessionSer
     const { defaultAppId: id } = deps;
     const projection = { profile: req.projection?.profile ?? false, permissions: req.projection?.permissions ?? false };
     const step = { ctx: who(ctx), app: { id, lookup: deps.apps.findById(id) }, login: req.user, password: req.password, form: "plain" as const, secondFactor: factor };
-    const outcome = unwrap(await deps.signIn.withPassword(step, async (account) => ok(sessions.start(account, projection))));
+    const outcome = unwrap(await deps.signIn.withPassword(step, async (account, _app, how) => ok(sessions.start(account, projection, { secondFactor: how.secondFactor !== null }))));
     if (outcome.status === "signed_in") return outcome.credentials;
     return reject("SECOND_FACTOR_REQUIRED", {
       message: `User "${req.user}" has enabled MFA; please specify secondary authentication factor`,
