@@ -95,7 +95,7 @@ function answered(uRes: UniversalServerResponse, req: Req, values: ContextValues
       for await (const c of body) chunks.push(c);
       let bytes = Buffer.concat(chunks);
       if (!header.get("content-encoding")) {
-        const err = JSON.parse(bytes.toString("utf8")) as { code?: string; message?: string };
+        const err = parseJson(bytes.toString("utf8"));
         const fault = err.code === "internal" ? clientFault(Code.Internal, err.message ?? "") : null;
         if (fault) {
           bytes = Buffer.from(JSON.stringify({ code: "invalid_argument", message: fault }));
@@ -207,4 +207,12 @@ function connectEndStream(e: Buffer, internal: (message: string) => void): Buffe
   if (!fault) return internal(end.error.message ?? ""), e;
   end.error = { code: "invalid_argument", message: fault };
   return envelope(0x02, Buffer.from(JSON.stringify(end)));
+}
+
+function parseJson(text: string): { code?: string; message?: string } {
+  try {
+    return JSON.parse(text) as { code?: string; message?: string };
+  } catch {
+    return {}; // not a Connect error document: passed on as it is
+  }
 }
