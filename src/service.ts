@@ -43,6 +43,7 @@ import { MemoryEphemeralStore } from "./stores/memory/ephemeral.js";
 import { PostgresAccountStore } from "./stores/postgres/accounts.js";
 import { openDatabase, type Database } from "./stores/postgres/database.js";
 import { PostgresKeyStore } from "./stores/postgres/keys.js";
+import { PostgresRevocationStore } from "./stores/postgres/revocations.js";
 import { migrate } from "./stores/postgres/migrations.js";
 import { RedisEphemeralStore } from "./stores/redis/ephemeral.js";
 import { cookiePolicy } from "./transport/services/credentials.js";
@@ -108,7 +109,7 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
     const limits = new SignInLimits(store instanceof RedisEphemeralStore ? redisLimiters(store.client) : memoryLimiters(), config.limits);
     const recentAudit = new RecentAudit(loggerAudit(log), store, clock, log);
     const audit = metrics.counting(recentAudit);
-    const revocations = new Revocations(store, clock, Math.max(config.sessionTtlSeconds, config.accessTokenTtlSeconds) * 1000);
+    const revocations = new Revocations(store, clock, Math.max(config.sessionTtlSeconds, config.accessTokenTtlSeconds) * 1000, new PostgresRevocationStore(db));
     const totp = new TotpVerifier(store, clock);
     const serviceKeys = await KeyRing.load(keyStore, "session", "EdDSA");
     const appKeys = new AppKeys(keyStore);

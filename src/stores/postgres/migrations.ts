@@ -54,6 +54,12 @@ const MIGRATIONS: string[] = [
    ALTER TABLE accounts DROP CONSTRAINT accounts_email_key_key;
    CREATE UNIQUE INDEX accounts_app_username ON accounts (app_id, username_key);
    CREATE UNIQUE INDEX accounts_app_email ON accounts (app_id, email_key);`,
+  // Revocation stamps (ms since the epoch) outlive Redis; see core/sessions/revocations.ts.
+  `CREATE TABLE revocations (
+     account_id text PRIMARY KEY,
+     revoked_at_ms bigint NOT NULL,
+     except_id text
+   );`,
 ];
 
 export async function migrate(db: Database): Promise<number> {
