@@ -88,6 +88,17 @@ function answered(uRes: UniversalServerResponse, req: Req, values: ContextValues
   };
   const body = uRes.body ?? (async function* () {})();
 
+  // The body as it comes, with the headers settled before its first chunk (or at its end when empty).
+  const passThrough = (atEnd?: () => void) =>
+    (async function* () {
+      let first = true;
+      for await (const c of body) {
+        if (first) beforeHeaders(), (first = false);
+        yield c;
+      }
+      if (first) beforeHeaders();
+      atEnd?.();
+    })();
   if (type.startsWith("application/json") && uRes.status !== 200) {
     // Connect unary error: one small JSON document.
     out.body = (async function* () {
@@ -126,24 +137,9 @@ function answered(uRes: UniversalServerResponse, req: Req, values: ContextValues
     })();
   } else if (type.startsWith("application/grpc")) {
     // gRPC: the status is in the HTTP trailers (or the headers, trailers-only), filled in while the body runs.
-    out.body = (async function* () {
-      let first = true;
-      for await (const c of body) {
-        if (first) beforeHeaders(), (first = false);
-        yield c;
-      }
-      if (first) beforeHeaders();
-      grpcStatus(uRes.trailer?.has("grpc-status") ? uRes.trailer : header, internal);
-    })();
+    out.body = passThrough(() => grpcStatus(uRes.trailer?.has("grpc-status") ? uRes.trailer : header, internal));
   } else {
-    out.body = (async function* () {
-      let first = true;
-      for await (const c of body) {
-        if (first) beforeHeaders(), (first = false);
-        yield c;
-      }
-      if (first) beforeHeaders();
-    })();
+    out.body = passThrough();
   }
   return out;
 }
