@@ -7,6 +7,7 @@ import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { frame, openSignIn, PREFACE, RST_STREAM, SETTINGS } from "../test/support/h2-frames.js";
 import { spawnService } from "../test/support/spawn.js";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 30);
@@ -23,19 +24,7 @@ const LEGIT_IP = "127.0.0.250";
 // alone cannot be what saves the sign-in.
 const attackerIp = (i: number) => `127.0.0.${1 + (i % 30)}`;
 
-const frame = (type: number, flags: number, streamId: number, payload = Buffer.alloc(0)) => {
-  const head = Buffer.alloc(9);
-  head.writeUIntBE(payload.length, 0, 3);
-  head[3] = type;
-  head[4] = flags;
-  head.writeUInt32BE(streamId, 5);
-  return Buffer.concat([head, payload]);
-};
-const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
-const PATH = Buffer.from("/api/session.setCookie");
-// POST (HPACK 3), http (6), :authority "x", :path literal; no END_STREAM: the body never comes.
-const openStream = (id: number) => frame(0x1, 0x4, id, Buffer.concat([Buffer.from([0x83, 0x86, 0x41, 1, 0x78, 0x44, PATH.length]), PATH]));
-const resetStream = (id: number) => frame(0x3, 0, id, Buffer.from([0, 0, 0, 8]));
+const resetStream = (id: number) => frame(RST_STREAM, 0, id, Buffer.from([0, 0, 0, 8])); // CANCEL
 
 let running = true;
 const counts = { connects: 0, closedByServer: 0 };
@@ -70,15 +59,15 @@ const trickle = (socket: net.Socket) => {
 };
 const manyStreams = (socket: net.Socket) => {
   const ids = Array.from({ length: H2_STREAMS }, (_, k) => 1 + 2 * k);
-  socket.write(Buffer.concat([PREFACE, frame(0x4, 0, 0), ...ids.map(openStream)]));
+  socket.write(Buffer.concat([PREFACE, frame(SETTINGS, 0, 0), ...ids.map(openSignIn)]));
 };
 const rapidReset = (socket: net.Socket) => {
   let id = 1;
-  socket.write(Buffer.concat([PREFACE, frame(0x4, 0, 0)]));
+  socket.write(Buffer.concat([PREFACE, frame(SETTINGS, 0, 0)]));
   const burst = () => {
     if (!socket.writable || id > 2 ** 30) return;
     const frames: Buffer[] = [];
-    for (let k = 0; k < 200; k++, id += 2) frames.push(openStream(id), resetStream(id));
+    for (let k = 0; k < 200; k++, id += 2) frames.push(openSignIn(id), resetStream(id));
     socket.write(Buffer.concat(frames), () => setImmediate(burst));
   };
   burst();

@@ -4,6 +4,7 @@ import http from "node:http";
 import net from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../src/config.js";
+import { END_HEADERS, END_STREAM, frame, GOAWAY, HEADERS, openSignIn, PREFACE, RST_STREAM, SETTINGS } from "./support/h2-frames.js";
 import { COYOTE, startTestService, type TestService } from "./support/service.js";
 
 const H2_MAX_STREAMS = 10;
@@ -40,21 +41,7 @@ async function connect(url: string, allowHalfOpen = false): Promise<net.Socket> 
   return socket;
 }
 
-// Raw HTTP/2 frames, so that the test can do what a well-behaved client library refuses to.
-const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
-const frame = (type: number, flags: number, streamId: number, payload = Buffer.alloc(0)) => {
-  const head = Buffer.alloc(9);
-  head.writeUIntBE(payload.length, 0, 3);
-  head[3] = type;
-  head[4] = flags;
-  head.writeUInt32BE(streamId, 5);
-  return Buffer.concat([head, payload]);
-};
-const SETTINGS = 0x4, HEADERS = 0x1, RST_STREAM = 0x3, GOAWAY = 0x7;
-const END_STREAM = 0x1, END_HEADERS = 0x4;
-// HPACK static table: :method POST (3) / GET (2), :scheme http (6), :path / (4); literal :authority (1) "x" and :path (4).
-const SIGN_IN_PATH = Buffer.from("/api/session.setCookie");
-const post = (id: number) => frame(HEADERS, END_HEADERS, id, Buffer.concat([Buffer.from([0x83, 0x86, 0x41, 1, 0x78, 0x44, SIGN_IN_PATH.length]), SIGN_IN_PATH]));
+// HPACK static table: :method GET (2), :scheme http (6), :path / (4); literal :authority (1) "x".
 const get = (id: number) => frame(HEADERS, END_HEADERS | END_STREAM, id, Buffer.from([0x82, 0x86, 0x84, 0x41, 1, 0x78]));
 const code = (n: number) => Buffer.from([0, 0, 0, n]);
 
@@ -141,7 +128,7 @@ describe("slow and idle clients are disconnected", () => {
     const frames = readFrames(socket);
     const ids = Array.from({ length: H2_MAX_STREAMS + 3 }, (_, i) => 1 + 2 * i);
     // Our SETTINGS are not acknowledged: the server enforces its limit on streams anyway (REFUSED_STREAM).
-    socket.write(Buffer.concat([PREFACE, frame(SETTINGS, 0, 0), ...ids.map(post)]));
+    socket.write(Buffer.concat([PREFACE, frame(SETTINGS, 0, 0), ...ids.map(openSignIn)]));
     await until(() => frames.filter((f) => f.type === RST_STREAM).length >= 3, 1500);
     const settings = frames.find((f) => f.type === SETTINGS && f.payload.length > 0)!;
     const advertised = new Map<number, number>();
