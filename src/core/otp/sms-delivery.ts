@@ -13,8 +13,15 @@ import { newSmsCode, type SmsSender } from "./sms.js";
  * Sends a fresh SMS code within the per-account and per-phone limits; `store` keeps its hash
  * first. A send that fails is refunded to the limits and reported as retryable.
  */
+export interface SmsDelivery {
+  sms: SmsSender;
+  limits: SignInLimits;
+  audit: Audit;
+  log: Logger;
+}
+
 export async function sendSms(
-  deps: { sms: SmsSender; limits: SignInLimits; audit: Audit; log: Logger },
+  deps: SmsDelivery,
   ctx: RequestContext,
   app: App,
   account: Account,

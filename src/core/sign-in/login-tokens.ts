@@ -4,13 +4,9 @@
 import { randomBytes } from "node:crypto";
 import type { Account } from "../accounts/account.js";
 import type { App } from "../apps/app.js";
-import type { Audit } from "../audit.js";
 import { ok, type Result } from "../failure.js";
-import type { SignInLimits } from "../limits/sign-in-limits.js";
-import type { Logger } from "../logger.js";
 import { codeMatches, type Challenges } from "../otp/challenges.js";
-import type { SmsSender } from "../otp/sms.js";
-import { sendSms } from "../otp/sms-delivery.js";
+import { sendSms, type SmsDelivery } from "../otp/sms-delivery.js";
 import type { RequestContext } from "../request-context.js";
 import type { CodeOutcome, SecondFactorType } from "./second-factor.js";
 
@@ -29,7 +25,7 @@ export type Answer = CodeOutcome | "token_dead";
 export class LoginTokens {
   constructor(
     private readonly challenges: Challenges,
-    private readonly sms: { sender: SmsSender; limits: SignInLimits; audit: Audit; log: Logger },
+    private readonly delivery: SmsDelivery,
   ) {}
 
   /** A new login token; for SMS a fresh code is sent first (no token when it cannot be sent). */
@@ -40,8 +36,7 @@ export class LoginTokens {
       await this.challenges.create(key(token), pending, LOGIN_TOKEN_TTL_MS);
       return ok(token);
     }
-    const { sender, ...rest } = this.sms;
-    const sent = await sendSms({ sms: sender, ...rest }, ctx, app, account, account.phone!, "login", (code) =>
+    const sent = await sendSms(this.delivery, ctx, app, account, account.phone!, "login", (code) =>
       this.challenges.create(key(token), pending, LOGIN_TOKEN_TTL_MS, code),
     );
     return sent.ok ? ok(token) : sent;

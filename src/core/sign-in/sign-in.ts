@@ -86,7 +86,7 @@ export class SignIn {
     const unreleased = unreleasedReservation(deps.log);
     this.passwords = new PasswordCheck(deps.accounts, deps.hasher, deps.limits, deps.log, unreleased);
     this.codes = new SecondFactorCheck(deps.limits, unreleased);
-    this.loginTokens = new LoginTokens(deps.challenges, { sender: deps.sms, limits: deps.limits, audit: deps.audit, log: deps.log });
+    this.loginTokens = new LoginTokens(deps.challenges, deps);
   }
 
   /** The active app an `app-token` names (hashed, then compared in constant time). */
