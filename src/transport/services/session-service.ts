@@ -5,6 +5,7 @@ import type { IssueTokenRequest, SetCookieRequest } from "../../../gen/signin/se
 import { SessionService } from "../../../gen/signin/session/v1/session_pb.js";
 import type { IssuedSession } from "../../core/sessions/sessions.js";
 import { ok } from "../../core/failure.js";
+import { MAX_PASSWORD_LENGTH } from "../../core/password/policy.js";
 import { clearedCookie, presentedToken, sessionCookie } from "./credentials.js";
 import { presenter } from "./authenticate.js";
 import { who, type ServiceDeps } from "./deps.js";
@@ -12,7 +13,6 @@ import { reject, unwrap } from "./errors.js";
 import { RequestCheck } from "./validate.js";
 
 const MAX_LOGIN_LENGTH = 320;
-const MAX_PASSWORD_LENGTH = 1024;
 const MAX_TOKEN_LENGTH = 4096;
 
 export function sessionService(deps: ServiceDeps): ServiceImpl<typeof SessionService> {
