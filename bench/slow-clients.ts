@@ -103,7 +103,8 @@ async function main() {
   const env: NodeJS.ProcessEnv = { ...process.env, LIMIT_IP_REQUESTS: "10000/60", PORT: "0", HOST: "127.0.0.1", DATA_DIR: "memory://", LOG_LEVEL: "warn", SIGNIN_BOOTSTRAP: bootstrap, REDIS_KEY_PREFIX: prefix };
   delete env.TRUSTED_PROXIES;
   process.chdir(cwd);
-  const svc = await spawnService(env);
+  // PROF=<dir> writes the service's CPU profile there (node --cpu-prof) when it stops.
+  const svc = await spawnService(env, process.env.PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.PROF}`, "--import", "tsx", "src/main.ts"] : undefined);
   const pid = svc.child.pid!;
   const port = Number(new URL(svc.url).port);
   try {

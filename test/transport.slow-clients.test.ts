@@ -4,6 +4,8 @@ import http from "node:http";
 import net from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../src/config.js";
+import { PENALTY_MS, PenaltyBox } from "../src/transport/connection-policy.js";
+import { clientKey, trustProxies } from "../src/transport/request-context.js";
 import { END_HEADERS, END_STREAM, frame, GOAWAY, HEADERS, openSignIn, PREFACE, RST_STREAM, SETTINGS } from "./support/h2-frames.js";
 import { COYOTE, startTestService, type TestService } from "./support/service.js";
 
@@ -32,9 +34,9 @@ function closedBy(socket: net.Socket, ms: number): Promise<boolean> {
   });
 }
 
-async function connect(url: string, allowHalfOpen = false): Promise<net.Socket> {
+async function connect(url: string, allowHalfOpen = false, localAddress?: string): Promise<net.Socket> {
   const { hostname, port } = new URL(url);
-  const socket = net.connect({ host: hostname, port: Number(port), allowHalfOpen });
+  const socket = net.connect({ host: hostname, port: Number(port), allowHalfOpen, localAddress });
   socket.on("error", () => {});
   socket.resume(); // reading, so that the server's FIN is seen
   await new Promise((resolve) => socket.once("connect", resolve));
@@ -143,14 +145,25 @@ describe("slow and idle clients are disconnected", () => {
     socket.destroy();
   });
 
-  it("HTTP/2 rapid reset: a burst of stream opens and resets gets the connection destroyed", async () => {
-    const socket = await connect(svc.url);
+  it("HTTP/2 rapid reset: a burst of stream opens and resets gets the connection destroyed, and its IP barred for a while", async () => {
+    const attacker = "127.0.0.7"; // its own address: it is barred afterwards
+    const socket = await connect(svc.url, false, attacker);
     const frames = readFrames(socket);
     const burst = Array.from({ length: 3 * H2_MAX_STREAMS }, (_, i) => [get(1 + 2 * i), frame(RST_STREAM, 0, 1 + 2 * i, code(0x8))]).flat();
     socket.write(Buffer.concat([PREFACE, frame(SETTINGS, 0, 0), ...burst]));
     expect(await closedWithin(socket, 1500)).toBeLessThan(1500); // well before KEEPALIVE_TIMEOUT + HEADERS_TIMEOUT
     const goaway = frames.find((f) => f.type === GOAWAY);
     expect(goaway?.payload.readUInt32BE(4)).toBe(0xb); // ENHANCE_YOUR_CALM
+    // Reconnecting is how the attack goes on: refused at accept for PENALTY_MS; another peer is not.
+    const again = await connect(svc.url, false, attacker);
+    const other = await connect(svc.url, false, "127.0.0.8");
+    try {
+      expect(await closedBy(again, 300)).toBe(true);
+      expect(await closedBy(other, 300)).toBe(false);
+    } finally {
+      again.destroy();
+      other.destroy();
+    }
   });
 
   it("HTTP/2: after GOAWAY the server destroys the connection, even when the client never closes its side", async () => {
@@ -191,6 +204,25 @@ describe("connections per client IP", () => {
     } finally {
       for (const s of sockets) s.destroy();
     }
+  });
+});
+
+describe("penalty box for rapid-reset peers", () => {
+  it("bars a peer (IPv6 per /64) for PENALTY_MS, twice as long when it offends again right after, never a trusted proxy", () => {
+    let now = 0;
+    const box = new PenaltyBox(trustProxies(["10.0.0.1"]), () => now);
+    box.punish("2001:db8::1");
+    expect(box.isBarred(clientKey("2001:db8::ffff"))).toBe(true); // same /64
+    expect(box.isBarred(clientKey("2001:db8:0:1::1"))).toBe(false);
+    now = PENALTY_MS;
+    expect(box.isBarred(clientKey("2001:db8::1"))).toBe(false);
+    box.punish("2001:db8::1"); // again within its penalty and the one after
+    now += 2 * PENALTY_MS - 1;
+    expect(box.isBarred(clientKey("2001:db8::1"))).toBe(true);
+    now += 1;
+    expect(box.isBarred(clientKey("2001:db8::1"))).toBe(false);
+    box.punish("10.0.0.1");
+    expect(box.isBarred("10.0.0.1")).toBe(false);
   });
 });
 

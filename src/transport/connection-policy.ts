@@ -25,12 +25,49 @@ export interface ConnectionLimits {
 export const RESET_WINDOW_MS = 10_000;
 /** After a session is destroyed, its socket gets this long to flush the GOAWAY before it is destroyed too. */
 const LINGER_MS = 500;
+/** A peer dropped for rapid reset may not reconnect for this long, doubling per repeat up to PENALTY_MAX_MS. */
+export const PENALTY_MS = 10_000;
+const PENALTY_MAX_MS = 5 * 60_000;
+
+/**
+ * Peers (IPv6 per /64) barred from connecting for a while. Dropping a rapid-reset connection is not
+ * enough: the client reconnects at once, and each new connection's first read (64 KiB, over a
+ * thousand streams) is parsed before the session can be dropped again.
+ */
+export class PenaltyBox {
+  private readonly barred = new Map<string, { until: number; ms: number }>();
+
+  constructor(
+    private readonly trusted: TrustFn,
+    private readonly now: () => number = () => performance.now(),
+  ) {}
+
+  /** Bars the peer; a peer punished again within its penalty and the one after gets twice as long. */
+  punish(address: string): void {
+    if (!address || this.trusted(address, 0)) return; // a proxy carries many clients
+    const key = clientKey(address);
+    const now = this.now();
+    const last = this.barred.get(key);
+    const ms = last && now < last.until + last.ms ? Math.min(last.ms * 2, PENALTY_MAX_MS) : PENALTY_MS;
+    if (this.barred.size >= 10_000) this.forgetExpired(now);
+    this.barred.set(key, { until: now + ms, ms });
+  }
+
+  isBarred(key: string): boolean {
+    const entry = this.barred.get(key);
+    return entry !== undefined && this.now() < entry.until;
+  }
+
+  private forgetExpired(now: number): void {
+    for (const [key, entry] of this.barred) if (now >= entry.until + entry.ms) this.barred.delete(key);
+  }
+}
 
 /**
  * Counts connections per peer and refuses those over the caps before anything is read from them.
  * Must be the first "connection" listener: a refused socket is destroyed before others see it.
  */
-export function admitConnections(front: net.Server, limits: ConnectionLimits, trusted: TrustFn): void {
+export function admitConnections(front: net.Server, limits: ConnectionLimits, trusted: TrustFn, penalties: PenaltyBox): void {
   front.maxConnections = limits.maxConnections; // Node closes connections past this at accept time
   const perIp = new Map<string, number>();
   front.prependListener("connection", (socket: net.Socket) => {
@@ -38,7 +75,7 @@ export function admitConnections(front: net.Server, limits: ConnectionLimits, tr
     if (address && trusted(address, 0)) return;
     const key = clientKey(address);
     const open = perIp.get(key) ?? 0;
-    if (open >= limits.maxConnectionsPerIp) {
+    if (open >= limits.maxConnectionsPerIp || penalties.isBarred(key)) {
       socket.destroy();
       return;
     }
@@ -87,7 +124,7 @@ export function http2Options(limits: ConnectionLimits): http2.ServerOptions {
  * too many client resets end the session, and a session after GOAWAY is destroyed rather than
  * left open (a GOAWAY alone does not close the socket; a client may simply keep it).
  */
-export function policeHttp2(server: http2.Http2Server | http2.Http2SecureServer, limits: ConnectionLimits): void {
+export function policeHttp2(server: http2.Http2Server | http2.Http2SecureServer, limits: ConnectionLimits, penalties: PenaltyBox): void {
   const { NGHTTP2_CANCEL, NGHTTP2_ENHANCE_YOUR_CALM, NGHTTP2_NO_ERROR } = http2.constants;
   // Node ends a closed session's socket only once the client closes its side: a client that never
   // does keeps it. The raw socket is taken as it arrives (the session is created synchronously).
@@ -103,7 +140,9 @@ export function policeHttp2(server: http2.Http2Server | http2.Http2SecureServer,
       setTimeout(() => socket?.destroy(), LINGER_MS).unref();
     };
     let open = 0;
-    let resets: number[] = [];
+    // The times of the last H2_MAX_STREAMS + 1 resets: one too many within the window when the oldest is recent.
+    const resets = new Float64Array(limits.h2MaxStreams + 1).fill(-Infinity);
+    let nextReset = 0;
     let idle: NodeJS.Timeout | undefined;
     let hardStop: NodeJS.Timeout | undefined;
     // After a GOAWAY (ours or the client's), streams in flight get one request deadline, then the socket goes.
@@ -141,12 +180,13 @@ export function policeHttp2(server: http2.Http2Server | http2.Http2SecureServer,
           else armIdle();
         }
         if (cancelled || stream.rstCode === NGHTTP2_NO_ERROR || stream.rstCode === undefined) return;
-        const now = Date.now();
-        resets = resets.filter((t) => now - t < RESET_WINDOW_MS);
-        resets.push(now);
-        if (resets.length > limits.h2MaxStreams && !session.destroyed) {
+        const now = performance.now();
+        resets[nextReset] = now;
+        nextReset = (nextReset + 1) % resets.length;
+        if (now - resets[nextReset]! < RESET_WINDOW_MS && !session.destroyed) {
           session.goaway(NGHTTP2_ENHANCE_YOUR_CALM);
           drop();
+          penalties.punish(socket?.remoteAddress ?? "");
         }
       });
     });

@@ -6,7 +6,7 @@ import http from "node:http";
 import http2 from "node:http2";
 import net from "node:net";
 import type { AddressInfo } from "node:net";
-import { admitConnections, firstBytesDeadline, http2Options, policeHttp1, policeHttp2, startDeadlineChecks, type ConnectionLimits } from "./connection-policy.js";
+import { admitConnections, firstBytesDeadline, http2Options, PenaltyBox, policeHttp1, policeHttp2, startDeadlineChecks, type ConnectionLimits } from "./connection-policy.js";
 import { trustProxies } from "./request-context.js";
 
 export type Handler = (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse) => void;
@@ -35,6 +35,9 @@ export async function listen(inner: Handler, opts: ListenOptions): Promise<Liste
   let inFlight = 0;
   let drained = () => {};
   const handler: Handler = (req, res) => {
+    // A dropped HTTP/2 session still delivers the streams of its last read (rapid reset): none is answered.
+    const stream = (req as http2.Http2ServerRequest).stream as http2.Http2Stream | undefined;
+    if (stream && (stream.destroyed || !stream.session || stream.session.destroyed)) return;
     inFlight++;
     res.once("close", () => {
       if (--inFlight === 0) drained();
@@ -46,6 +49,8 @@ export async function listen(inner: Handler, opts: ListenOptions): Promise<Liste
       sessions.add(session);
       session.once("close", () => sessions.delete(session));
     });
+  const trusted = trustProxies(opts.trustedProxies);
+  const penalties = new PenaltyBox(trusted);
   let front: net.Server;
   let closeIdle: () => void;
 
@@ -57,7 +62,7 @@ export async function listen(inner: Handler, opts: ListenOptions): Promise<Liste
     );
     track(secure);
     policeHttp1(secure, limits);
-    policeHttp2(secure, limits);
+    policeHttp2(secure, limits, penalties);
     front = secure;
     closeIdle = () => {};
   } else {
@@ -65,11 +70,11 @@ export async function listen(inner: Handler, opts: ListenOptions): Promise<Liste
     policeHttp1(h1, limits);
     startDeadlineChecks(h1);
     const h2 = track(http2.createServer(http2Options(limits), handler as never));
-    policeHttp2(h2, limits);
+    policeHttp2(h2, limits, penalties);
     front = net.createServer((socket) => sniff(socket, h1, h2 as http2.Http2Server, limits));
     closeIdle = () => h1.close(); // closes idle keep-alive connections and stops the deadline checks
   }
-  admitConnections(front, limits, trustProxies(opts.trustedProxies));
+  admitConnections(front, limits, trusted, penalties);
   front.on("connection", (socket: net.Socket) => {
     if (socket.destroyed) return; // refused by admitConnections
     sockets.add(socket);
