@@ -33,7 +33,10 @@ export interface Config {
   logLevel: string;
   defaultAppId: string;
   accessTokenTtlSeconds: number;
+  /** SIGNIN_MASTER_KEY: seals TOTP secrets and private keys at rest; null = stored in clear (development). */
   masterKey: string | null;
+  /** SIGNIN_MASTER_KEY_PREVIOUS: opens values the previous master key sealed, re-sealed at start. */
+  masterKeyPrevious: string | null;
   sms: { webhookUrl: string | null; webhookSecret: string | null; devLogCodes: boolean };
   trustedProxies: string[];
   shutdownGraceSeconds: number;
@@ -71,7 +74,9 @@ export const ENV_VARS: Array<[name: string, fallback: string, meaning: string]> 
   ["LOG_LEVEL", "info", "pino level: fatal, error, warn, info, debug, trace, silent."],
   ["DEFAULT_APP", "default", "App whose accounts the Yeep-style API serves (created when missing)."],
   ["ACCESS_TOKEN_TTL", "86400", "Lifetime of a Cosync-style access-token, seconds."],
-  ["SIGNIN_MASTER_KEY", "", "Secret (at least 32 characters) encrypting private signing keys at rest."],
+  ["SIGNIN_MASTER_KEY", "", "Secret (at least 32 characters) sealing TOTP secrets and private signing keys at rest (AES-256-GCM); required when NODE_ENV=production. Unset: stored in clear, with a warning at start."],
+  ["SIGNIN_MASTER_KEY_PREVIOUS", "", "The master key being replaced: values it sealed are re-sealed with SIGNIN_MASTER_KEY at start; remove it once every instance runs with the new key."],
+  ["NODE_ENV", "", "`production`: refuse to start without SIGNIN_MASTER_KEY."],
   ["SMS_WEBHOOK_URL", "", "URL receiving {to, code, appId, purpose} to send SMS; unset = development sender (logs)."],
   ["SMS_WEBHOOK_SECRET", "", "HMAC-SHA256 key signing webhook requests (required with SMS_WEBHOOK_URL)."],
   ["SMS_DEV_LOG_CODES", "false", "true: the development sender logs the codes themselves (never in production)."],
@@ -157,6 +162,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (adminToken && adminToken.length < 32) throw new ConfigError("ADMIN_TOKEN must be at least 32 characters");
   const masterKey = str("SIGNIN_MASTER_KEY") || null;
   if (masterKey && masterKey.length < 32) throw new ConfigError("SIGNIN_MASTER_KEY must be at least 32 characters");
+  if (!masterKey && str("NODE_ENV") === "production") {
+    throw new ConfigError(
+      "SIGNIN_MASTER_KEY is required when NODE_ENV=production: without it TOTP secrets and private signing keys are stored in clear; set it to a random secret of at least 32 characters (openssl rand -base64 32)",
+    );
+  }
+  const masterKeyPrevious = str("SIGNIN_MASTER_KEY_PREVIOUS") || null;
+  if (masterKeyPrevious && !masterKey) throw new ConfigError("SIGNIN_MASTER_KEY_PREVIOUS needs SIGNIN_MASTER_KEY (the key to re-seal with)");
+  if (masterKeyPrevious && masterKeyPrevious.length < 32) throw new ConfigError("SIGNIN_MASTER_KEY_PREVIOUS must be at least 32 characters");
+  if (masterKeyPrevious && masterKeyPrevious === masterKey) throw new ConfigError("SIGNIN_MASTER_KEY_PREVIOUS must differ from SIGNIN_MASTER_KEY");
   const webhookUrl = str("SMS_WEBHOOK_URL") || null;
   if (webhookUrl && !/^https?:\/\//.test(webhookUrl)) throw new ConfigError("SMS_WEBHOOK_URL must be an http(s) URL");
   const webhookSecret = str("SMS_WEBHOOK_SECRET") || null;
@@ -210,6 +224,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     defaultAppId,
     accessTokenTtlSeconds: int("ACCESS_TOKEN_TTL", 60, 365 * 24 * 3600),
     masterKey,
+    masterKeyPrevious,
     sms: { webhookUrl, webhookSecret, devLogCodes: bool("SMS_DEV_LOG_CODES") },
     host,
     port: int("PORT", 0, 65535),

@@ -26,7 +26,8 @@ import { codeSecret } from "./core/otp/code-secret.js";
 import { TotpEnrollment } from "./core/otp/enrollment.js";
 import { AppKeys, AppTokens } from "./core/tokens/app-tokens.js";
 import { Jwks } from "./core/tokens/jwks.js";
-import { KeyCipher } from "./core/tokens/key-cipher.js";
+import { resealAtStart } from "./core/secrets/reseal.js";
+import { Sealer } from "./core/secrets/sealer.js";
 import { DevelopmentSmsSender } from "./integrations/sms/development.js";
 import { WebhookSmsSender } from "./integrations/sms/webhook.js";
 import { Metrics } from "./observability/metrics.js";
@@ -96,9 +97,13 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
     await migrate(db);
 
     const now = () => clock.now();
-    const accounts = new CachedAccountStore(new PostgresAccountStore(db), store, CACHE_TTL_MS, now);
+    // Secrets at rest are sealed with the master key; re-sealed before anything reads them.
+    const sealer = new Sealer(config.masterKey, config.masterKeyPrevious);
+    const accountRows = new PostgresAccountStore(db, sealer);
+    const keyStore = new PostgresKeyStore(db, sealer);
+    await resealAtStart(sealer, { totpSecrets: () => accountRows.resealTotpSecrets(), signingKeys: () => keyStore.reseal() }, log, config.masterKeyPrevious !== null);
+    const accounts = new CachedAccountStore(accountRows, store, CACHE_TTL_MS, now);
     const apps = new CachedAppStore(new PostgresAppStore(db), store, CACHE_TTL_MS, now);
-    const keyStore = new PostgresKeyStore(db, new KeyCipher(config.masterKey));
     const pool = new HashPool(config.hashConcurrency, config.hashQueueMax);
     const metrics = new Metrics(pool);
     metricsRef.current = metrics;
@@ -133,14 +138,14 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
       defaultAppId: config.defaultAppId,
       signIn,
       sessions: new Sessions(store, accounts, tokens, clock, config.sessionTtlSeconds * 1000, revocations, audit, config.defaultAppId),
-      enrollment: new TotpEnrollment(accounts, apps, store, totp, hasher, config.totpIssuer, { limits, revocations, log }),
+      enrollment: new TotpEnrollment(accounts, apps, store, totp, hasher, config.totpIssuer, { limits, revocations, log, sealer }),
       appTokens,
       appUsers: new AppUsers(apps, accounts, appTokens, challenges, sms, limits, audit, revocations, config.totpIssuer, log, clock),
       cookie: cookiePolicy(config.cookieSecure),
       clock,
       metrics,
     });
-    const jwks = new Jwks(serviceKeys, appKeys, apps);
+    const jwks = new Jwks(serviceKeys, appKeys, apps, keyStore, clock);
     const handler = createHandler(impls, {
       maxBodyBytes: config.maxBodyBytes,
       version: VERSION,

@@ -17,6 +17,7 @@ import type { SmsMessage } from "../src/core/otp/sms.js";
 import { TotpVerifier } from "../src/core/otp/totp.js";
 import { PasswordHasher } from "../src/core/password/hasher.js";
 import { UNKNOWN_CONTEXT } from "../src/core/request-context.js";
+import { Sealer } from "../src/core/secrets/sealer.js";
 import { SignIn, type Issue } from "../src/core/sign-in/sign-in.js";
 import { memoryLimiters, redisLimiters } from "../src/stores/limiters.js";
 import { RedisEphemeralStore } from "../src/stores/redis/ephemeral.js";
@@ -62,7 +63,7 @@ async function world(s: Setup = {}) {
   if (redis) opened.push(redis);
   await redis?.ready();
   const store = redis ?? new MemoryEphemeralStore(clock);
-  const accounts = new PostgresAccountStore(db);
+  const accounts = new PostgresAccountStore(db, new Sealer(null));
   const apps = new PostgresAppStore(db);
   const appToken = randomBytes(24).toString("base64url");
   const app = await apps.upsert({

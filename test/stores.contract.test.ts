@@ -7,7 +7,7 @@ import { LoginTaken, loginKey } from "../src/core/accounts/account.js";
 import { defaultApp } from "../src/core/apps/app.js";
 import { ManualClock } from "../src/core/clock.js";
 import type { EphemeralStore } from "../src/core/ephemeral.js";
-import { KeyCipher } from "../src/core/tokens/key-cipher.js";
+import { Sealer } from "../src/core/secrets/sealer.js";
 import type { StoredKey } from "../src/core/tokens/key-ring.js";
 import { MemoryEphemeralStore } from "../src/stores/memory/ephemeral.js";
 import { PostgresAccountStore } from "../src/stores/postgres/accounts.js";
@@ -136,7 +136,7 @@ describe.each(postgresBackends)("PostgreSQL stores contract: %s", (name, open) =
     const apps = new PostgresAppStore(db);
     await apps.upsert(defaultApp("one"));
     await apps.upsert(defaultApp("two"));
-    const accounts = new PostgresAccountStore(db);
+    const accounts = new PostgresAccountStore(db, new Sealer(null));
     const a = await accounts.upsert({ appId: "one", username: "Coyote", email: "Coyote@Acme.com", passwordHash: "h1" });
     expect(a.id).toMatch(/^[0-9a-f]{24}$/);
     expect((await accounts.findById(a.id))?.username).toBe("Coyote");
@@ -183,7 +183,7 @@ describe.each(postgresBackends)("PostgreSQL stores contract: %s", (name, open) =
   });
 
   it("keys: loadOrCreate makes one key, then returns it; concurrent first calls agree on one", async () => {
-    const keys = new PostgresKeyStore(db, new KeyCipher(null));
+    const keys = new PostgresKeyStore(db, new Sealer(null));
     let made = 0;
     const generate = async (): Promise<StoredKey> => ({
       kid: `k${++made}-${Math.random()}`,

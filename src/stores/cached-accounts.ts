@@ -4,6 +4,8 @@
 // applies everywhere as soon as the write returns. Lookups by login (the first sign-in step)
 // always query: a cached account would answer faster than an unknown name, telling an attacker
 // which accounts signed in recently; and sign-ins rarely repeat within a TTL anyway.
+// Entries live in this process's memory only (Redis holds just the generation counter), so an
+// account's opened TOTP secret never reaches Redis; in the database it stays sealed.
 import type { Account, AccountPatch, AccountStore, NewAccount, PhoneState } from "../core/accounts/account.js";
 import type { EphemeralStore } from "../core/ephemeral.js";
 import { ReadCache } from "./read-cache.js";

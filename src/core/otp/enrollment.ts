@@ -11,6 +11,7 @@ import { unreleasedReservation, type SignInLimits } from "../limits/sign-in-limi
 import type { Logger } from "../logger.js";
 import type { PasswordHasher } from "../password/hasher.js";
 import type { RequestContext } from "../request-context.js";
+import type { Sealer } from "../secrets/sealer.js";
 import type { Caller } from "../sessions/sessions.js";
 import type { Revocations } from "../sessions/revocations.js";
 import { PasswordCheck } from "../sign-in/password-check.js";
@@ -30,12 +31,15 @@ export interface EnrollmentGuards {
   limits: SignInLimits;
   revocations: Revocations;
   log: Logger;
+  /** The pending secret waits in the short-lived store (Redis) sealed, as the account's is in the database. */
+  sealer: Sealer;
 }
 
 export class TotpEnrollment {
   private readonly passwords: PasswordCheck;
   private readonly codes: SecondFactorCheck;
   private readonly revocations: Revocations;
+  private readonly sealer: Sealer;
 
   constructor(
     private readonly accounts: AccountStore,
@@ -50,20 +54,22 @@ export class TotpEnrollment {
     this.passwords = new PasswordCheck(accounts, hasher, guards.limits, guards.log, unreleased);
     this.codes = new SecondFactorCheck(guards.limits, unreleased);
     this.revocations = guards.revocations;
+    this.sealer = guards.sealer;
   }
 
   async enroll(account: Account): Promise<Result<PendingTotp>> {
     if (account.totpSecret) return fail("FACTOR_ALREADY_EXISTS");
     const secret = newTotpSecret();
     const uri = totpUri(this.issuer, account.email ?? account.username, secret);
-    await this.store.set(pendingKey(account.id), secret, PENDING_TTL_MS);
+    await this.store.set(pendingKey(account.id), this.sealer.seal(secret, pendingKey(account.id)), PENDING_TTL_MS);
     return ok({ secret, uri, qrcode: await QRCode.toDataURL(uri) });
   }
 
   async activate(account: Account, code: string, secret?: string): Promise<Result<void>> {
     if (account.totpSecret) return fail("FACTOR_ALREADY_EXISTS");
-    const pending = await this.store.get(pendingKey(account.id));
-    if (!pending) return fail("FACTOR_NOT_FOUND", { message: "No pending TOTP enrollment" });
+    const stored = await this.store.get(pendingKey(account.id));
+    if (!stored) return fail("FACTOR_NOT_FOUND", { message: "No pending TOTP enrollment" });
+    const pending = this.sealer.open(stored, pendingKey(account.id));
     if (secret && !sameText(secret, pending)) return fail("INVALID_ENROLLMENT_CODE");
     // A wrong code counts against the account's second-factor limit, as at sign-in.
     const checked = await this.codes.check(account.id, () => this.totp.verifyOnce(account.id, pending, code));

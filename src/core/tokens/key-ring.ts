@@ -23,6 +23,17 @@ export interface KeyStore {
 /** How often instances pick up keys rotated elsewhere (the old key verifies meanwhile). */
 export const KEY_RELOAD_MS = 60_000;
 
+// Counts, per store, the changes to the keys this process's rings hold (a first key generated, a
+// rotation, a reload that found other keys), so a cache of public keys (the JWKS) sees it is outdated.
+const changes = new WeakMap<KeyStore, number>();
+
+/** Grows whenever a ring on `store` in this process changes its keys. */
+export function keyChanges(store: KeyStore): number {
+  return changes.get(store) ?? 0;
+}
+
+const changed = (store: KeyStore) => changes.set(store, keyChanges(store) + 1);
+
 interface ImportedKey {
   kid: string;
   privateKey: CryptoKey;
@@ -41,13 +52,18 @@ export class KeyRing {
   ) {}
 
   static async load(store: KeyStore, purpose: string, alg: "EdDSA" | "RS256"): Promise<KeyRing> {
-    return new KeyRing(alg, await importAll(store, purpose, alg), store, purpose);
+    let generated = false;
+    const keys = await importAll(store, purpose, alg, () => (generated = true));
+    if (generated) changed(store);
+    return new KeyRing(alg, keys, store, purpose);
   }
 
   /** Reads the keys again (new ones from a rotation elsewhere, retired ones gone). */
   async reload(): Promise<void> {
     this.lastReload = Date.now();
+    const before = this.keys.map((k) => k.kid).join();
     this.keys = await importAll(this.store, this.purpose, this.alg);
+    if (this.keys.map((k) => k.kid).join() !== before) changed(this.store);
   }
 
   /** Generates and stores a new signing key; the old ones verify for `graceMs` more. */
@@ -87,8 +103,8 @@ export class KeyRing {
   }
 }
 
-async function importAll(store: KeyStore, purpose: string, alg: "EdDSA" | "RS256"): Promise<ImportedKey[]> {
-  const stored = await store.loadOrCreate(purpose, () => generateStoredKey(alg));
+async function importAll(store: KeyStore, purpose: string, alg: "EdDSA" | "RS256", onGenerate = () => {}): Promise<ImportedKey[]> {
+  const stored = await store.loadOrCreate(purpose, () => (onGenerate(), generateStoredKey(alg)));
   return Promise.all(
     stored.map(async (k) => ({
       kid: k.kid,

@@ -1,4 +1,5 @@
 // AccountStore on PostgreSQL/PGlite. Lookups go through the normalised `*_key` columns.
+// TOTP secrets are sealed with the master key (core/secrets/sealer.ts), bound to the account id.
 import {
   LoginTaken,
   loginKey,
@@ -9,6 +10,7 @@ import {
   type NewAccount,
   type PhoneState,
 } from "../../core/accounts/account.js";
+import type { Sealer } from "../../core/secrets/sealer.js";
 import type { Queryable } from "./database.js";
 
 interface Row {
@@ -32,8 +34,14 @@ interface Row {
 const COLUMNS = `id, app_id, username, email, email_verified, full_name, password_hash, permissions, totp_secret,
   deactivated, metadata, phone, phone_verified, phone_two_factor, created_at`;
 
+/** The associated data of an account's sealed TOTP secret: it opens in this row only. */
+const totpAd = (accountId: string) => `accounts.totp_secret:${accountId}`;
+
 export class PostgresAccountStore implements AccountStore {
-  constructor(private readonly db: Queryable) {}
+  constructor(
+    private readonly db: Queryable,
+    private readonly sealer: Sealer,
+  ) {}
 
   async findByLogin(appId: string, key: string): Promise<Account | null> {
     // A username match wins over an email match. Two index lookups in one statement: a third
@@ -45,15 +53,16 @@ export class PostgresAccountStore implements AccountStore {
        ORDER BY by_email LIMIT 1`,
       [appId, key],
     );
-    return rows[0] ? toAccount(rows[0]) : null;
+    return rows[0] ? this.toAccount(rows[0]) : null;
   }
 
   async findById(id: string): Promise<Account | null> {
     const rows = await this.db.query<Row>(`SELECT ${COLUMNS} FROM accounts WHERE id = $1`, [id]);
-    return rows[0] ? toAccount(rows[0]) : null;
+    return rows[0] ? this.toAccount(rows[0]) : null;
   }
 
   async upsert(a: NewAccount): Promise<Account> {
+    const id = a.id ?? newAccountId();
     const rows = await this.db.query<Row>(
       `INSERT INTO accounts (id, username, username_key, email, email_key, email_verified, full_name,
                              password_hash, permissions, totp_secret, deactivated,
@@ -69,7 +78,7 @@ export class PostgresAccountStore implements AccountStore {
          deactivated = EXCLUDED.deactivated, updated_at = now()
        RETURNING ${COLUMNS}`,
       [
-        a.id ?? newAccountId(),
+        id,
         a.username,
         loginKey(a.username),
         a.email,
@@ -78,7 +87,7 @@ export class PostgresAccountStore implements AccountStore {
         a.fullName ?? "",
         a.passwordHash,
         a.permissions ?? [],
-        a.totpSecret ?? null,
+        this.sealedTotp(id, a.totpSecret ?? null),
         a.deactivated ?? false,
         a.appId,
         JSON.stringify(a.metadata ?? {}),
@@ -87,7 +96,7 @@ export class PostgresAccountStore implements AccountStore {
         a.phoneTwoFactor ?? false,
       ],
     ).catch(loginTaken);
-    return toAccount(rows[0]!);
+    return this.toAccount(rows[0]!);
   }
 
   async setPasswordHash(id: string, passwordHash: string): Promise<void> {
@@ -95,7 +104,7 @@ export class PostgresAccountStore implements AccountStore {
   }
 
   async setTotpSecret(id: string, secret: string | null): Promise<void> {
-    await this.db.query("UPDATE accounts SET totp_secret = $2, updated_at = now() WHERE id = $1", [id, secret]);
+    await this.db.query("UPDATE accounts SET totp_secret = $2, updated_at = now() WHERE id = $1", [id, this.sealedTotp(id, secret)]);
   }
 
   async update(id: string, patch: AccountPatch): Promise<Account | null> {
@@ -117,7 +126,7 @@ export class PostgresAccountStore implements AccountStore {
       `UPDATE accounts SET ${[...sets, "updated_at = now()"].join(", ")} WHERE id = $1 RETURNING ${COLUMNS}`,
       params,
     ).catch(loginTaken);
-    return rows[0] ? toAccount(rows[0]) : null;
+    return rows[0] ? this.toAccount(rows[0]) : null;
   }
 
   async list(appId: string, afterId: string, limit: number): Promise<Account[]> {
@@ -125,7 +134,7 @@ export class PostgresAccountStore implements AccountStore {
       `SELECT ${COLUMNS} FROM accounts WHERE app_id = $1 AND id > $2 ORDER BY id LIMIT $3`,
       [appId, afterId, limit],
     );
-    return rows.map(toAccount);
+    return rows.map((r) => this.toAccount(r));
   }
 
   async setPhone(id: string, p: PhoneState): Promise<void> {
@@ -134,9 +143,45 @@ export class PostgresAccountStore implements AccountStore {
       [id, p.phone, p.phoneVerified, p.phoneTwoFactor],
     );
   }
+
+  /**
+   * Re-seals, at start, every TOTP secret not sealed with the current master key (stored in clear
+   * before one was set, or sealed with SIGNIN_MASTER_KEY_PREVIOUS); returns how many. Without a
+   * master key it only looks for sealed secrets, which stop start-up (they cannot be read). A secret
+   * changed meanwhile (another instance, a user) is left as it is.
+   */
+  async resealTotpSecrets(batch = 500): Promise<number> {
+    const prefix = this.sealer.currentPrefix;
+    let after = "";
+    let count = 0;
+    for (;;) {
+      const rows = await this.db.query<{ id: string; totp_secret: string }>(
+        `SELECT id, totp_secret FROM accounts WHERE id > $1 AND totp_secret IS NOT NULL
+           AND ${prefix ? "NOT" : ""} starts_with(totp_secret, $2) ORDER BY id LIMIT ${batch}`,
+        [after, prefix ?? "sealed."],
+      );
+      if (rows.length === 0) return count;
+      const sealed = rows.map((r) => this.sealer.seal(this.sealer.open(r.totp_secret, totpAd(r.id)), totpAd(r.id)));
+      const updated = await this.db.query(
+        `UPDATE accounts AS a SET totp_secret = v.sealed FROM unnest($1::text[], $2::text[], $3::text[]) AS v(id, old, sealed)
+         WHERE a.id = v.id AND a.totp_secret = v.old RETURNING a.id`,
+        [rows.map((r) => r.id), rows.map((r) => r.totp_secret), sealed],
+      );
+      count += updated.length;
+      after = rows[rows.length - 1]!.id;
+    }
+  }
+
+  private sealedTotp(id: string, secret: string | null): string | null {
+    return secret === null ? null : this.sealer.seal(secret, totpAd(id));
+  }
+
+  private toAccount(r: Row): Account {
+    return toAccount(r, r.totp_secret === null ? null : this.sealer.open(r.totp_secret, totpAd(r.id)));
+  }
 }
 
-function toAccount(r: Row): Account {
+function toAccount(r: Row, totpSecret: string | null): Account {
   return {
     id: r.id,
     appId: r.app_id,
@@ -146,7 +191,7 @@ function toAccount(r: Row): Account {
     fullName: r.full_name,
     passwordHash: r.password_hash,
     permissions: r.permissions,
-    totpSecret: r.totp_secret,
+    totpSecret,
     deactivated: r.deactivated,
     metadata: r.metadata,
     phone: r.phone,

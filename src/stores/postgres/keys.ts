@@ -1,21 +1,30 @@
 // KeyStore on PostgreSQL/PGlite: signing keys survive restarts and are shared by instances.
+// Private keys are sealed with the master key (core/secrets/sealer.ts), bound to their kid.
 import type { JWK } from "jose";
-import type { KeyCipher, SealedJwk } from "../../core/tokens/key-cipher.js";
+import type { LegacySealed, Sealer } from "../../core/secrets/sealer.js";
 import type { KeyStore, StoredKey } from "../../core/tokens/key-ring.js";
 import type { Database, Queryable } from "./database.js";
+
+/** private_jwk holds a sealed.v1 string, the envelope before it, or (no master key) the JWK itself. */
+type PrivateColumn = string | LegacySealed | JWK;
 
 interface Row {
   kid: string;
   alg: string;
   public_jwk: JWK;
-  private_jwk: JWK | SealedJwk;
+  private_jwk: PrivateColumn;
   created_at: Date;
 }
+
+/** The associated data of a sealed private key: it opens in this row only. */
+const keyAd = (kid: string) => `signing_keys.private_jwk:${kid}`;
+
+const isLegacy = (v: PrivateColumn): v is LegacySealed => typeof v === "object" && (v as LegacySealed).enc === "A256GCM";
 
 export class PostgresKeyStore implements KeyStore {
   constructor(
     private readonly db: Database,
-    private readonly cipher: KeyCipher,
+    private readonly sealer: Sealer,
   ) {}
 
   loadOrCreate(purpose: string, generate: () => Promise<StoredKey>): Promise<StoredKey[]> {
@@ -38,7 +47,7 @@ export class PostgresKeyStore implements KeyStore {
         kid: r.kid,
         alg: r.alg,
         publicJwk: r.public_jwk,
-        privateJwk: this.cipher.open(r.private_jwk),
+        privateJwk: this.open(r.kid, r.private_jwk),
         createdAt: new Date(r.created_at),
       }));
     });
@@ -55,10 +64,46 @@ export class PostgresKeyStore implements KeyStore {
     });
   }
 
+  /**
+   * Re-seals, at start, every private key (retired ones too) not sealed with the current master
+   * key: stored in clear before one was set, in the envelope before sealed.v1, or sealed with
+   * SIGNIN_MASTER_KEY_PREVIOUS; returns how many. Without a master key, a sealed key stops start-up.
+   */
+  async reseal(): Promise<number> {
+    const rows = await this.db.query<{ kid: string; private_jwk: PrivateColumn }>("SELECT kid, private_jwk FROM signing_keys ORDER BY kid");
+    let count = 0;
+    for (const r of rows) {
+      if (this.isCurrent(r.private_jwk)) continue;
+      const column = this.column(r.kid, this.open(r.kid, r.private_jwk));
+      // Compare-and-set: a row another instance re-sealed meanwhile is left as it is.
+      const updated = await this.db.query(
+        "UPDATE signing_keys SET private_jwk = $2::jsonb WHERE kid = $1 AND private_jwk = $3::jsonb RETURNING kid",
+        [r.kid, JSON.stringify(column), JSON.stringify(r.private_jwk)],
+      );
+      count += updated.length;
+    }
+    return count;
+  }
+
+  private isCurrent(v: PrivateColumn): boolean {
+    return typeof v === "string" ? this.sealer.isCurrent(v) : !this.sealer.sealing && !isLegacy(v);
+  }
+
+  private open(kid: string, v: PrivateColumn): JWK {
+    if (typeof v === "string") return JSON.parse(this.sealer.open(v, keyAd(kid))) as JWK;
+    if (isLegacy(v)) return JSON.parse(this.sealer.openLegacy(v, `signing key ${kid}`)) as JWK;
+    return v;
+  }
+
+  /** The JWK as stored: sealed with the master key, or in clear (as a JSON object) without one. */
+  private column(kid: string, jwk: JWK): PrivateColumn {
+    return this.sealer.sealing ? this.sealer.seal(JSON.stringify(jwk), keyAd(kid)) : jwk;
+  }
+
   private async insert(tx: Queryable, purpose: string, k: StoredKey): Promise<void> {
     await tx.query(
       "INSERT INTO signing_keys (kid, purpose, alg, public_jwk, private_jwk, created_at) VALUES ($1, $2, $3, $4, $5, clock_timestamp())",
-      [k.kid, purpose, k.alg, JSON.stringify(k.publicJwk), JSON.stringify(this.cipher.seal(k.privateJwk))],
+      [k.kid, purpose, k.alg, JSON.stringify(k.publicJwk), JSON.stringify(this.column(k.kid, k.privateJwk))],
     );
   }
 }
