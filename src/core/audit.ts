@@ -15,6 +15,7 @@ export interface AuditEvent {
     | "second_factor.failure"
     | "login_token.invalid"
     | "session_token.invalid"
+    | "session_token.reused"
     | "sms.sent"
     | "sms.failed";
   appId?: string;

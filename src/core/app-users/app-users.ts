@@ -60,7 +60,7 @@ export class AppUsers {
       this.accounts.findById(claims.accountId),
       this.revocations.revocation(claims.accountId),
     ]);
-    if (!app || !account || account.appId !== app.id || ends(revocation, claims.issuedAtMs, claims.tokenId || undefined)) return fail("NOT_AUTHENTICATED");
+    if (!app || !account || account.appId !== app.id || ends(revocation, claims.issuedAtMs, claims.tokenId)) return fail("NOT_AUTHENTICATED");
     const appState = checkApp(app);
     if (!appState.ok) return appState;
     if (account.deactivated) return fail("ACCOUNT_DEACTIVATED");
@@ -147,7 +147,7 @@ export class AppUsers {
 
   /** A factor was removed: every session and token of the account ends, but the caller's token. */
   private endOtherSessions({ account, token }: AppUser): Promise<void> {
-    return this.revocations.revokeAll(account.id, token.tokenId || undefined);
+    return this.revocations.revokeAll(account.id, token.tokenId);
   }
 }
 

@@ -1,5 +1,8 @@
 // Server-side sessions behind session tokens: created at sign-in (30 days), rotated on
 // refresh (the old token stops working; the session keeps its original end), deleted on sign-out.
+// A sign-in starts a rotation chain, alive while its key exists: a refresh token used twice
+// (a rotated token presented again: stolen, or raced) ends the whole chain, as the OAuth 2.0
+// Security BCP (RFC 9700 4.14.2) asks, so whoever holds its current token is out too.
 import { randomBytes } from "node:crypto";
 import type { Account, AccountStore } from "../accounts/account.js";
 import type { Audit } from "../audit.js";
@@ -21,8 +24,8 @@ interface SessionRecord {
   startedAt: number;
   /** Absolute end of the session (ms); rotation does not extend it. */
   endsAt: number;
-  /** The first session id of the rotation chain: what a revocation that spares the caller names. */
-  chain?: string;
+  /** The first session id of the rotation chain (the token's `sid`): what a revocation that spares the caller names. */
+  chain: string;
   /** Whether the sign-in passed a second factor (with `startedAt`, the proof a step-up asks for). */
   secondFactor?: boolean;
 }
@@ -98,53 +101,76 @@ export class Sessions {
     return session && account && !account.deactivated ? { account, session } : this.refused(by);
   }
 
-  /** The session behind genuine claims, unless it ended or was revoked. */
+  /** The session behind genuine claims, unless it ended, its chain ended, or it was revoked. */
   private async live(claims: SessionClaims): Promise<AuthenticatedSession | null> {
-    // One round trip: the session and the account's revocation time are read together.
-    const [record, revocation] = await Promise.all([this.read(claims.jti), this.revocations.revocation(claims.user.id)]);
-    if (!record || record.accountId !== claims.user.id) return null;
-    const chain = record.chain ?? claims.jti;
-    if (ends(revocation, record.startedAt ?? 0, chain)) return null;
-    return { accountId: record.accountId, sessionId: claims.jti, chain, signedInAt: record.startedAt, secondFactor: record.secondFactor ?? false };
+    // One round trip: the session, its chain and the account's revocation time are read together.
+    const [record, chainAlive, revocation] = await Promise.all([
+      this.read(claims.jti),
+      this.store.get(chainKey(claims.sid)),
+      this.revocations.revocation(claims.user.id),
+    ]);
+    if (!record || !chainAlive || record.accountId !== claims.user.id || record.chain !== claims.sid) return null;
+    if (ends(revocation, record.startedAt, record.chain)) return null;
+    return { accountId: record.accountId, sessionId: claims.jti, chain: record.chain, signedInAt: record.startedAt, secondFactor: record.secondFactor ?? false };
   }
 
-  /** Replaces the token's session with a new one; null (audited) when it was already used, ended or revoked. */
+  /**
+   * Replaces the token's session with a new one; null (audited) when it was already used, ended or
+   * revoked. A token already rotated ends its chain: refused, and so is the chain's current token.
+   */
   async refresh(token: string, by: Presenter): Promise<IssuedSession | null> {
-    return (await this.rotate(token)) ?? this.refused(by);
+    const claims = await this.tokens.verify(token, { allowExpired: true });
+    if (!claims) return this.refused(by);
+    // take(): of two concurrent refreshes of one token, only one gets the session; the other
+    // finds the chain alive without it, which is reuse (no grace: a legitimate client refreshes
+    // once at a time, and a grace period would let a thief who refreshed first keep the chain).
+    const [raw, chainAlive] = await Promise.all([this.store.take(key(claims.jti)), this.store.get(chainKey(claims.sid))]);
+    if (!raw) return chainAlive ? this.reused(claims, by) : this.refused(by);
+    const rotated = chainAlive ? await this.rotate(claims, JSON.parse(raw) as SessionRecord) : null;
+    if (rotated) return rotated;
+    // Refused after its session was taken: the chain cannot go on (and this token's next try is no theft).
+    if (chainAlive) await this.store.delete(chainKey(claims.sid));
+    return this.refused(by);
   }
 
-  private async rotate(token: string): Promise<IssuedSession | null> {
-    const claims = await this.tokens.verify(token, { allowExpired: true });
-    if (!claims) return null;
-    // take(): of two concurrent refreshes of one token, only one gets the session.
-    const raw = await this.store.take(key(claims.jti));
-    const record = raw ? (JSON.parse(raw) as SessionRecord) : null;
-    if (!record || record.accountId !== claims.user.id || record.endsAt <= this.clock.now()) return null;
-    if (await this.revocations.revoked(record.accountId, record.startedAt ?? 0, record.chain ?? claims.jti)) return null;
+  private async rotate(claims: SessionClaims, record: SessionRecord): Promise<IssuedSession | null> {
+    if (record.accountId !== claims.user.id || record.chain !== claims.sid || record.endsAt <= this.clock.now()) return null;
+    if (await this.revocations.revoked(record.accountId, record.startedAt, record.chain)) return null;
     const account = await this.accounts.findById(record.accountId);
     if (!account || account.deactivated) return null;
+    // A chain ended meanwhile (reuse seen elsewhere) is not revived: the new token's `sid` names it.
     return this.issue(account, record);
   }
 
-  /** Ends the token's session; false (audited) when the token is not genuine. */
+  /** A rotated token presented again: the chain ends (every token of it is refused), audited once. */
+  private async reused(claims: SessionClaims, by: Presenter): Promise<null> {
+    await this.store.delete(chainKey(claims.sid));
+    this.audit.record(by.ctx, { event: "session_token.reused", appId: this.appId, accountId: claims.user.id, reason: by.where });
+    return null;
+  }
+
+  /** Ends the token's session and its chain; false (audited) when the token is not genuine. */
   async end(token: string, by: Presenter): Promise<boolean> {
     const claims = await this.tokens.verify(token, { allowExpired: true });
     if (!claims) {
       this.refused(by);
       return false;
     }
-    await this.store.delete(key(claims.jti));
+    await Promise.all([this.store.delete(key(claims.jti)), this.store.delete(chainKey(claims.sid))]);
     return true;
   }
 
-  private async issue(account: Account, record: SessionRecord): Promise<IssuedSession> {
+  /** A session for a new sign-in (its chain starts: its own id) or for a refresh (same chain). */
+  private async issue(account: Account, record: Omit<SessionRecord, "chain"> & { chain?: string }): Promise<IssuedSession> {
     const sessionId = randomBytes(24).toString("base64url");
     const ttlMs = record.endsAt - this.clock.now();
-    const stored: SessionRecord = record.chain ? record : { ...record, chain: sessionId };
-    // The write is sent before the first await, in the same round trip as what the caller sends with it.
-    const [, { token, expiresAt }] = await Promise.all([
+    const stored: SessionRecord = { ...record, chain: record.chain ?? sessionId };
+    // The writes are sent before the first await, in the same round trip as what the caller sends
+    // with them. Only a sign-in creates the chain's key: a refresh never brings an ended chain back.
+    const [, , { token, expiresAt }] = await Promise.all([
       this.store.set(key(sessionId), JSON.stringify(stored), ttlMs),
-      this.tokens.sign(userClaims(account, record.projection), sessionId),
+      record.chain ? undefined : this.store.set(chainKey(sessionId), "1", ttlMs),
+      this.tokens.sign(userClaims(account, record.projection), sessionId, stored.chain),
     ]);
     return { accountId: account.id, token, expiresAt, endsAt: new Date(record.endsAt) };
   }
@@ -164,6 +190,8 @@ export class Sessions {
 }
 
 const key = (sessionId: string) => `session:${sessionId}`;
+/** Exists while the chain lives (until the session's end); deleted when the chain ends. */
+const chainKey = (chain: string) => `session-chain:${chain}`;
 
 function userClaims(account: Account, projection: Projection): UserClaims {
   const user: UserClaims = { id: account.id };

@@ -1,6 +1,7 @@
 // Cosync-style tokens. The `jwt`: RS256 with the app's own key (aud = Realm app id, sub =
 // handle, email, metadata claims). The `access-token`: {handle, appId, scope: "user"} signed
-// with the service key; ours expires (the original's never did), and says how the user signed in.
+// with the service key as an RFC 9068 access token (typ at+jwt, its own aud, sub, client_id);
+// ours expires (the original's never did), and says how the user signed in.
 import { randomBytes } from "node:crypto";
 import { jwtVerify, SignJWT } from "jose";
 import type { Account } from "../accounts/account.js";
@@ -9,8 +10,7 @@ import type { Clock } from "../clock.js";
 import { fail, ok, type Result } from "../failure.js";
 import type { KeyRing, KeyStore } from "./key-ring.js";
 import { KeyRing as Ring } from "./key-ring.js";
-
-const ACCESS_TYP = "access+jwt";
+import { ACCESS_TOKEN } from "./token-types.js";
 
 export interface AppUserTokens {
   jwt: string;
@@ -52,13 +52,17 @@ export class AppKeys {
 }
 
 export class AppTokens {
+  private readonly accessAudience: string;
+
   constructor(
     private readonly appKeys: AppKeys,
     private readonly serviceKeys: KeyRing,
     private readonly issuer: string,
     private readonly clock: Clock,
     private readonly accessTtlMs: number,
-  ) {}
+  ) {
+    this.accessAudience = ACCESS_TOKEN.audience(issuer);
+  }
 
   async issue(app: App, account: Account, proof: SignInProof = { secondFactor: null }): Promise<Result<AppUserTokens>> {
     const metadata = metadataClaims(app.metadataFields, account.metadata);
@@ -76,9 +80,12 @@ export class AppTokens {
       .sign(appKey.key);
     const serviceKey = (await this.serviceKeys.fresh()).signing();
     const amr = proof.secondFactor ? ["pwd", proof.secondFactor, "mfa"] : ["pwd"];
-    const accessToken = await new SignJWT({ handle, appId: app.id, scope: "user", uid: account.id, amr, auth_ms: nowMs })
-      .setProtectedHeader({ alg: this.serviceKeys.alg, kid: serviceKey.kid, typ: ACCESS_TYP })
+    // The original's claims (handle, appId, scope) stay: SDKs may read them.
+    const accessToken = await new SignJWT({ handle, appId: app.id, scope: "user", uid: account.id, client_id: app.id, amr, auth_ms: nowMs })
+      .setProtectedHeader({ alg: this.serviceKeys.alg, kid: serviceKey.kid, typ: ACCESS_TOKEN.typ })
       .setIssuer(this.issuer)
+      .setAudience(this.accessAudience)
+      .setSubject(account.id)
       .setJti(randomBytes(16).toString("base64url"))
       .setIssuedAt(iat)
       .setExpirationTime(iat + Math.floor(this.accessTtlMs / 1000))
@@ -99,17 +106,17 @@ export class AppTokens {
         {
           algorithms: [this.serviceKeys.alg],
           issuer: this.issuer,
-          typ: ACCESS_TYP,
+          audience: this.accessAudience,
+          typ: ACCESS_TOKEN.typ,
           currentDate: new Date(this.clock.now()),
-          requiredClaims: ["exp", "iat"],
+          requiredClaims: ["exp", "iat", "jti", "sub"],
         },
       );
-      const { uid, appId, handle, scope, amr, auth_ms: authMs, jti } = payload as Record<string, unknown>;
-      if (typeof uid !== "string" || typeof appId !== "string" || typeof handle !== "string" || scope !== "user") return null;
-      // Tokens issued before these claims existed: issued at `iat`, no second factor, no id.
-      const issuedAtMs = typeof authMs === "number" ? authMs : payload.iat! * 1000;
+      const { uid, appId, handle, scope, amr, auth_ms: authMs, jti, sub } = payload as Record<string, unknown>;
+      if (typeof uid !== "string" || sub !== uid || typeof appId !== "string" || typeof handle !== "string" || scope !== "user") return null;
+      if (typeof authMs !== "number" || typeof jti !== "string") return null;
       const secondFactor = Array.isArray(amr) && amr.includes("mfa");
-      return { accountId: uid, appId, handle, issuedAtMs, tokenId: typeof jti === "string" ? jti : "", secondFactor };
+      return { accountId: uid, appId, handle, issuedAtMs: authMs, tokenId: jti, secondFactor };
     } catch {
       return null;
     }

@@ -1,10 +1,10 @@
-// The session token: a JWT (EdDSA, algorithm pinned at verification) whose `jti`
-// names a server-side session, so that a token can be revoked before it expires.
+// The session token: a JWT (EdDSA, algorithm pinned at verification) whose `jti` names a
+// server-side session, so that a token can be revoked before it expires, and whose `sid` names
+// its rotation chain (stable across refreshes), so that a whole chain can be ended at once.
 import { decodeJwt, jwtVerify, SignJWT, type JWTPayload } from "jose";
 import type { Clock } from "../clock.js";
 import type { KeyRing } from "./key-ring.js";
-
-const TYP = "session+jwt";
+import { SESSION_TOKEN } from "./token-types.js";
 
 /** What the token says about the user, per the sign-in's projection. */
 export interface UserClaims {
@@ -18,25 +18,32 @@ export interface UserClaims {
 export interface SessionClaims {
   user: UserClaims;
   jti: string;
+  /** The rotation chain: the first session id of the sign-in. */
+  sid: string;
   iat: number;
   exp: number;
 }
 
 export class SessionTokens {
+  private readonly audience: string;
+
   constructor(
     private readonly keys: KeyRing,
     private readonly issuer: string,
     private readonly clock: Clock,
     readonly ttlMs: number,
-  ) {}
+  ) {
+    this.audience = SESSION_TOKEN.audience(issuer);
+  }
 
-  async sign(user: UserClaims, sessionId: string): Promise<{ token: string; expiresAt: Date }> {
+  async sign(user: UserClaims, sessionId: string, chain: string): Promise<{ token: string; expiresAt: Date }> {
     const iat = Math.floor(this.clock.now() / 1000);
     const exp = iat + Math.floor(this.ttlMs / 1000);
     const { kid, key } = (await this.keys.fresh()).signing();
-    const token = await new SignJWT({ user })
-      .setProtectedHeader({ alg: this.keys.alg, kid, typ: TYP })
+    const token = await new SignJWT({ user, sid: chain })
+      .setProtectedHeader({ alg: this.keys.alg, kid, typ: SESSION_TOKEN.typ })
       .setIssuer(this.issuer)
+      .setAudience(this.audience)
       .setJti(sessionId)
       .setIssuedAt(iat)
       .setExpirationTime(exp)
@@ -60,9 +67,10 @@ export class SessionTokens {
       const { payload } = await jwtVerify(token, (header) => this.keyFor(header.kid), {
         algorithms: [this.keys.alg],
         issuer: this.issuer,
-        typ: TYP,
+        audience: this.audience,
+        typ: SESSION_TOKEN.typ,
         currentDate: now,
-        requiredClaims: ["jti", "iat", "exp"],
+        requiredClaims: ["jti", "sid", "iat", "exp"],
       });
       return asSessionClaims(payload);
     } catch {
@@ -79,6 +87,6 @@ export class SessionTokens {
 
 function asSessionClaims(p: JWTPayload): SessionClaims | null {
   const user = p.user as UserClaims | undefined;
-  if (!user || typeof user.id !== "string" || typeof p.jti !== "string") return null;
-  return { user, jti: p.jti, iat: p.iat!, exp: p.exp! };
+  if (!user || typeof user.id !== "string" || typeof p.jti !== "string" || typeof p.sid !== "string") return null;
+  return { user, jti: p.jti, sid: p.sid, iat: p.iat!, exp: p.exp! };
 }
