@@ -136,7 +136,8 @@ export class AccountAdmin {
   async import(records: ImportRecord[]): Promise<Result<ImportResult[]>> {
     if (records.length > MAX_IMPORT) return invalid([{ field: "records", description: `at most ${MAX_IMPORT} records per call`, kind: "invalid" }]);
     const revokeAll = (id: string) => this.deps.revocations.revokeAll(id);
-    return ok(await importAccounts(records, { apps: this.apps, accounts: this.deps.accounts, hashPassword: (app, pw) => this.hashPassword(app, pw), revokeAll }));
+    const hashProblem = (passwordHash: string) => this.deps.hasher.hashProblem(passwordHash);
+    return ok(await importAccounts(records, { apps: this.apps, accounts: this.deps.accounts, hashPassword: (app, pw) => this.hashPassword(app, pw), hashProblem, revokeAll }));
   }
 
   /** A password an operator typed, hashed as the app's clients send it (md5 apps: argon2id of md5hex). */

@@ -1,11 +1,11 @@
 // Importing accounts from another system: records carry a PHC hash (argon2, or bcrypt as the
 // Cosync original stored bcrypt(md5hex)) verified as is and upgraded to argon2id at the next
-// sign-in, or a password typed in clear (hashed here, under the password rule). Each record
-// succeeds or fails alone.
+// sign-in, or a password typed in clear (hashed here, under the password rule). A hash whose own
+// parameters exceed the hasher's caps is refused (it would make each sign-in a denial of service).
+// Each record succeeds or fails alone.
 import { ACCOUNT_ID_PATTERN, loginKey, type AccountStore } from "../accounts/account.js";
 import type { App } from "../apps/app.js";
 import type { Result } from "../failure.js";
-import { PasswordHasher } from "../password/hasher.js";
 import { emailViolation, passwordViolation } from "./account-spec.js";
 import type { AppAdmin } from "./apps.js";
 
@@ -32,7 +32,14 @@ export interface ImportResult {
 
 export async function importAccounts(
   records: ImportRecord[],
-  deps: { apps: AppAdmin; accounts: AccountStore; hashPassword(app: App, password: string): Promise<string>; revokeAll(accountId: string): Promise<void> },
+  deps: {
+    apps: AppAdmin;
+    accounts: AccountStore;
+    hashPassword(app: App, password: string): Promise<string>;
+    /** PasswordHasher.hashProblem: not a PHC string the hasher verifies, or above its caps. */
+    hashProblem(passwordHash: string): string | null;
+    revokeAll(accountId: string): Promise<void>;
+  },
 ): Promise<ImportResult[]> {
   // Records of one app come in runs: look each app up once per call.
   const apps = new Map<string, Promise<Result<App>>>();
@@ -44,7 +51,7 @@ export async function importAccounts(
       const appId = deps.apps.idOf(r.appId);
       const found = await appOf(appId);
       const app = found.ok && found.value.status !== "deleted" ? found.value : null;
-      const problem = app ? recordProblem(r) : `unknown app "${appId}"`;
+      const problem = app ? recordProblem(r, deps.hashProblem) : `unknown app "${appId}"`;
       if (!app || problem) results.push(failed(problem ?? ""));
       else {
         const existing = r.id ? await deps.accounts.findById(r.id) : await deps.accounts.findByLogin(app.id, loginKey(r.username));
@@ -75,11 +82,12 @@ export async function importAccounts(
   return results;
 }
 
-function recordProblem(r: ImportRecord): string | null {
+function recordProblem(r: ImportRecord, hashProblem: (passwordHash: string) => string | null): string | null {
   if (!r.username.trim()) return "username is required";
   if (r.id && !ACCOUNT_ID_PATTERN.test(r.id)) return "id must be 24 lowercase hex characters";
   if (r.passwordHash) {
-    if (!PasswordHasher.recognises(r.passwordHash)) return "passwordHash is not an argon2 or bcrypt PHC string";
+    const problem = hashProblem(r.passwordHash);
+    if (problem) return `passwordHash ${problem}`;
   } else if (!r.password) return "passwordHash or password is required";
   // Only a password typed in clear is chosen now; a hash carries one the user already had.
   else if (passwordViolation(r.password)) return passwordViolation(r.password)!.description;
