@@ -7,6 +7,7 @@ import { randomUUID } from "node:crypto";
 import cluster, { type Worker } from "node:cluster";
 import { AggregatorRegistry, type Registry } from "prom-client";
 import type { Logger } from "./core/logger.js";
+import { listenMetrics, type MetricsListenOptions } from "./transport/metrics-endpoint.js";
 
 /** What a worker tells the primary once it listens. */
 export interface ListeningMessage {
@@ -30,7 +31,15 @@ const YOUNG_MS = 10_000;
 const METRICS_TIMEOUT_MS = 5_000;
 const MAX_RESTART_DELAY_MS = 5_000;
 
-export async function superviseWorkers(count: number, log: Logger): Promise<{ url: string; close(): Promise<number> }> {
+/**
+ * `metrics`: METRICS_PORT's listener, served here for all workers (it opens before any worker starts,
+ * so a port in use stops the start-up at once).
+ */
+export async function superviseWorkers(
+  count: number,
+  log: Logger,
+  metrics: MetricsListenOptions | null = null,
+): Promise<{ url: string; metricsUrl?: string; close(): Promise<number> }> {
   // The kernel hands connections to the workers (they accept on the shared socket). Under Node's
   // default round-robin the primary passes each accepted connection to a worker, and one passed
   // to a worker at the instant it dies is never answered (measured: 1 of 4 requests hung after a
@@ -62,6 +71,7 @@ export async function superviseWorkers(count: number, log: Logger): Promise<{ ur
     const reply = (r: Omit<MetricsResponse, "type" | "id">) => worker.isConnected() && worker.send({ type: "metrics", id: m.id, ...r } satisfies MetricsResponse);
     aggregator.clusterMetrics().then((text) => reply({ text }), (err: Error) => reply({ error: err.message }));
   });
+  const metricsServer = metrics ? await listenMetrics(() => aggregator.clusterMetrics(), metrics) : null;
 
   cluster.on("exit", (worker: Worker, code, signal) => {
     const age = Date.now() - (started.get(worker.id) ?? 0);
@@ -80,6 +90,7 @@ export async function superviseWorkers(count: number, log: Logger): Promise<{ ur
 
   return {
     url,
+    metricsUrl: metricsServer?.url,
     /**
      * SIGTERM to every worker; resolves with 0 when every serving worker drained and exited
      * cleanly, else 1. (A worker still starting has nothing to drain; it may die of the signal.)
@@ -93,6 +104,7 @@ export async function superviseWorkers(count: number, log: Logger): Promise<{ ur
           return new Promise<boolean>((resolve) => (w.once("exit", (code) => resolve(code === 0 || !wasServing)), w.process.kill("SIGTERM")));
         }),
       );
+      await metricsServer?.close();
       return clean.every(Boolean) ? 0 : 1;
     },
   };

@@ -23,6 +23,7 @@ export interface Config {
   /** Worker processes sharing the port (node:cluster); 1 = this process serves. */
   clusterWorkers: number;
   argon2: { memoryKiB: number; iterations: number; parallelism: number };
+  /** COOKIE_SECURE, else true exactly when the service itself serves TLS. */
   cookieSecure: boolean;
   tokenIssuer: string;
   sessionTokenTtlSeconds: number;
@@ -47,6 +48,10 @@ export interface Config {
   limits: LimitsConfig;
   /** Bounds on connections, their timing and HTTP/2 streams (transport/connection-policy.ts). */
   connections: ConnectionLimits;
+  /** Where /metrics is served: its own listener (port null = none) and the token scrapers present. */
+  metrics: { port: number | null; host: string; token: string | null };
+  /** grpc.health.v1 Watch streams open at once, per process and per client IP. */
+  healthWatch: { maxStreams: number; maxStreamsPerIp: number };
 }
 
 /** The documented variables: name, default, meaning (docs/configuration.md's table is this list). */
@@ -64,7 +69,7 @@ export const ENV_VARS: Array<[name: string, fallback: string, meaning: string]> 
   ["ARGON2_MEMORY_KIB", "19456", "argon2id memory cost (KiB)."],
   ["ARGON2_ITERATIONS", "2", "argon2id time cost."],
   ["ARGON2_PARALLELISM", "1", "argon2id parallelism."],
-  ["COOKIE_SECURE", "false", "true: session cookie is Secure and named __Host-session (serve over HTTPS)."],
+  ["COOKIE_SECURE", "", "true: session cookie is Secure and named __Host-session (serve over HTTPS); unset = true when TLS_CERT/TLS_KEY are set, else false."],
   ["TOKEN_ISSUER", "signin", "`iss` claim of session tokens."],
   ["SESSION_TOKEN_TTL", "900", "Lifetime of a session token (JWT `exp`), seconds."],
   ["SESSION_TTL", "2592000", "Lifetime of a server-side session (refreshable), seconds."],
@@ -82,6 +87,11 @@ export const ENV_VARS: Array<[name: string, fallback: string, meaning: string]> 
   ["SMS_DEV_LOG_CODES", "false", "true: the development sender logs the codes themselves (never in production)."],
   ["CORS_ORIGINS", "", "Comma-separated origins (https://app.example.com) allowed to call from browsers, with credentials."],
   ["ADMIN_TOKEN", "", "Bearer token of the AdminService (32+ characters); unset = no admin API at all."],
+  ["METRICS_PORT", "", "Port of a separate listener serving GET /metrics (Prometheus) on METRICS_HOST (0 = any free port); with CLUSTER_WORKERS the primary serves it for all workers. Unset = no metrics listener."],
+  ["METRICS_HOST", "127.0.0.1", "Interface of the METRICS_PORT listener; keep it off the public interface."],
+  ["METRICS_TOKEN", "", "Bearer token (32+ characters) scrapers present: required on METRICS_PORT when set, and the only way to read /metrics on PORT (without it, 404 there)."],
+  ["MAX_HEALTH_WATCHES", "1024", "grpc.health.v1 Watch streams open at once per process (each worker); further ones are refused (resource_exhausted)."],
+  ["MAX_HEALTH_WATCHES_PER_IP", "8", "grpc.health.v1 Watch streams open at once per client IP, per process; further ones are refused (resource_exhausted)."],
   ["SHUTDOWN_GRACE", "10", "On SIGTERM, seconds that requests in flight get to finish before connections close."],
   ["TRUSTED_PROXIES", "", "Comma-separated CIDRs of proxies whose X-Forwarded-For is believed (right-most untrusted hop)."],
   ["CLUSTER_WORKERS", "1", "Worker processes serving the port (node:cluster), restarted when one dies; `auto` = the CPU count. Above 1 needs DATABASE_URL and REDIS_URL."],
@@ -171,6 +181,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (masterKeyPrevious && !masterKey) throw new ConfigError("SIGNIN_MASTER_KEY_PREVIOUS needs SIGNIN_MASTER_KEY (the key to re-seal with)");
   if (masterKeyPrevious && masterKeyPrevious.length < 32) throw new ConfigError("SIGNIN_MASTER_KEY_PREVIOUS must be at least 32 characters");
   if (masterKeyPrevious && masterKeyPrevious === masterKey) throw new ConfigError("SIGNIN_MASTER_KEY_PREVIOUS must differ from SIGNIN_MASTER_KEY");
+  const metricsToken = str("METRICS_TOKEN") || null;
+  if (metricsToken && metricsToken.length < 32) throw new ConfigError("METRICS_TOKEN must be at least 32 characters");
+  const metricsPort = str("METRICS_PORT") ? int("METRICS_PORT", 0, 65535) : null;
+  const metricsHost = checkHost(str("METRICS_HOST"), "METRICS_HOST");
+  if (metricsPort !== null && metricsPort !== 0 && metricsPort === int("PORT", 0, 65535)) throw new ConfigError(`METRICS_PORT must differ from PORT (${metricsPort}): metrics are kept off the API port`);
   const webhookUrl = str("SMS_WEBHOOK_URL") || null;
   if (webhookUrl && !/^https?:\/\//.test(webhookUrl)) throw new ConfigError("SMS_WEBHOOK_URL must be an http(s) URL");
   const webhookSecret = str("SMS_WEBHOOK_SECRET") || null;
@@ -205,6 +220,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxConnectionsPerIp: int("MAX_CONNECTIONS_PER_IP", 1, 1_000_000),
     },
     shutdownGraceSeconds: int("SHUTDOWN_GRACE", 0, 300),
+    metrics: { port: metricsPort, host: metricsHost, token: metricsToken },
+    healthWatch: { maxStreams: int("MAX_HEALTH_WATCHES", 1, 1_000_000), maxStreamsPerIp: int("MAX_HEALTH_WATCHES_PER_IP", 1, 1_000_000) },
     adminToken,
     corsOrigins,
     hashConcurrency: str("HASH_CONCURRENCY") ? int("HASH_CONCURRENCY", 1, 1024) : Math.max(1, Math.round(os.availableParallelism() / clusterWorkers)),
@@ -240,7 +257,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       iterations: int("ARGON2_ITERATIONS", 2, 100),
       parallelism: int("ARGON2_PARALLELISM", 1, Math.max(1, os.availableParallelism() * 4)),
     },
-    cookieSecure: bool("COOKIE_SECURE"),
+    // Served over TLS, the cookie is Secure unless told otherwise; behind a TLS proxy, say COOKIE_SECURE=true.
+    cookieSecure: str("COOKIE_SECURE") ? bool("COOKIE_SECURE") : Boolean(cert),
     tokenIssuer: str("TOKEN_ISSUER"),
     sessionTokenTtlSeconds: int("SESSION_TOKEN_TTL", 60, 24 * 3600),
     sessionTtlSeconds: int("SESSION_TTL", 300, 365 * 24 * 3600),
@@ -252,13 +270,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 }
 
 // An address or a host name, checked here so that a typo is not reported as a failed name lookup.
-function checkHost(host: string): string {
+function checkHost(host: string, name = "HOST"): string {
   const hint = "use an address of this machine (127.0.0.1, 0.0.0.0 for every IPv4 interface, :: for every interface) or a host name";
   const bare = host.replace(/^\[(.*)\]$/, "$1");
   if (net.isIP(bare)) return bare;
-  if (/^[\d.]+$/.test(host) || host.includes(":")) throw new ConfigError(`HOST: "${host}" is not a valid IP address; ${hint}`);
+  if (/^[\d.]+$/.test(host) || host.includes(":")) throw new ConfigError(`${name}: "${host}" is not a valid IP address; ${hint}`);
   if (!/^(?=.{1,253}$)[a-z\d]([a-z\d-]{0,61}[a-z\d])?(\.[a-z\d]([a-z\d-]{0,61}[a-z\d])?)*\.?$/i.test(host)) {
-    throw new ConfigError(`HOST: "${host}" is neither an IP address nor a host name; ${hint}`);
+    throw new ConfigError(`${name}: "${host}" is neither an IP address nor a host name; ${hint}`);
   }
   return host;
 }

@@ -41,11 +41,15 @@ if (cluster.isWorker) process.once("disconnect", () => void stop("primary gone")
 try {
   const config = loadConfig();
   const supervising = config.clusterWorkers > 1 && cluster.isPrimary;
-  const running: { url: string; close(): Promise<number> } = supervising
-    ? await superviseWorkers(config.clusterWorkers, pino({ level: config.logLevel }))
-    : await startService(config).then((s) => ({ url: s.url, close: () => s.close().then(() => 0) }));
+  const metrics = config.metrics.port === null ? null : { ...config.metrics, port: config.metrics.port, connections: config.connections };
+  const running: { url: string; metricsUrl?: string; close(): Promise<number> } = supervising
+    ? await superviseWorkers(config.clusterWorkers, pino({ level: config.logLevel }), metrics)
+    : await startService(config).then((s) => ({ url: s.url, metricsUrl: s.metricsUrl, close: () => s.close().then(() => 0) }));
   if (cluster.isWorker) reportListening(running.url);
-  else console.log(`Sign-in service listening on ${running.url}${supervising ? ` (${config.clusterWorkers} workers)` : ""}`);
+  else {
+    const extras = [supervising && `${config.clusterWorkers} workers`, running.metricsUrl && `metrics on ${running.metricsUrl}`].filter(Boolean);
+    console.log(`Sign-in service listening on ${running.url}${extras.length ? ` (${extras.join(", ")})` : ""}`);
+  }
   let stopping = false; // Ctrl-C reaches the workers both directly and through the primary
   stop = async (signal: string) => {
     if (stopping) return;

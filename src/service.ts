@@ -51,6 +51,7 @@ import { cookiePolicy } from "./transport/services/credentials.js";
 import { implementations } from "./transport/services/routes.js";
 import { createHandler } from "./transport/handler.js";
 import { listen } from "./transport/server.js";
+import { listenMetrics } from "./transport/metrics-endpoint.js";
 
 /** Wrong codes a login token or a phone verification survives. */
 const MAX_CODE_ATTEMPTS = 5;
@@ -59,6 +60,8 @@ const CACHE_TTL_MS = 30_000;
 
 export interface Service {
   url: string;
+  /** The METRICS_PORT listener's /metrics URL, when there is one. */
+  metricsUrl?: string;
   close(): Promise<void>;
 }
 
@@ -131,6 +134,7 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
       log.info(applied, "bootstrap applied");
     }
 
+    const cookie = cookiePolicy(config.cookieSecure);
     const signIn = new SignIn({ apps, accounts, hasher, totp, limits, challenges, sms, audit, log });
     const impls = implementations({
       accounts,
@@ -141,7 +145,7 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
       enrollment: new TotpEnrollment(accounts, apps, store, totp, hasher, config.totpIssuer, { limits, revocations, log, sealer }),
       appTokens,
       appUsers: new AppUsers(apps, accounts, appTokens, challenges, sms, limits, audit, revocations, config.totpIssuer, log, clock),
-      cookie: cookiePolicy(config.cookieSecure),
+      cookie,
       clock,
       metrics,
     });
@@ -154,6 +158,9 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
       trust: trustProxies(config.trustedProxies),
       metrics,
       corsOrigins: config.corsOrigins,
+      cookieName: cookie.name,
+      metricsToken: config.metrics.token,
+      healthWatch: config.healthWatch,
       admin: config.adminToken
         ? {
             token: config.adminToken,
@@ -176,9 +183,12 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
         redis: store instanceof RedisEphemeralStore ? async () => store.isReady() : "memory",
       }),
     });
+    // In a cluster the primary serves METRICS_PORT for every worker (cluster.ts).
+    const metricsServer = config.metrics.port !== null && !cluster.isWorker ? await listenMetrics(metrics.exposition, { ...config.metrics, port: config.metrics.port, connections: config.connections }) : null;
+    if (metricsServer) cleanup.push(() => metricsServer.close());
     const server = await listen(handler, config);
     cleanup.push(() => server.close(config.shutdownGraceSeconds * 1000));
-    return { url: server.url, close: closeAll };
+    return { url: server.url, metricsUrl: metricsServer?.url, close: closeAll };
   } catch (err) {
     await closeAll();
     throw err;

@@ -66,12 +66,13 @@ describe("readiness report", () => {
 describe("metrics", () => {
   let svc: TestService;
   beforeAll(async () => {
-    svc = await startTestService({ LIMIT_ACCOUNT_IP_FAILURES: "2" });
+    svc = await startTestService({ LIMIT_ACCOUNT_IP_FAILURES: "2", METRICS_PORT: "0" });
   });
   afterAll(() => svc?.close());
 
+  // Scraped on the metrics listener (METRICS_PORT): the API port does not serve /metrics.
   const scrape = async () => {
-    const res = await fetch(`${svc.url}/metrics`);
+    const res = await fetch(svc.metricsUrl!);
     expect(res.headers.get("content-type")).toMatch(/^text\/plain/);
     return res.text();
   };

@@ -9,6 +9,7 @@ import { openDatabase } from "../src/stores/postgres/database.js";
 import { bootstrapFile, COYOTE, post, testEnv, uniqueName } from "./support/service.js";
 import { spawnService, type SpawnedService } from "./support/spawn.js";
 
+const METRICS_TOKEN = "workers-metrics-token-0123456789abcdef";
 const LOCAL_PG = "postgres://postgres@127.0.0.1:5432/postgres";
 const databaseUrl =
   process.env.DATABASE_URL ??
@@ -55,7 +56,7 @@ describe.skipIf(!databaseUrl)("CLUSTER_WORKERS=2", () => {
   });
 
   it("serves from two workers, replaces a killed one while the other serves, and drains both on SIGTERM", async () => {
-    const env = testEnv({ CLUSTER_WORKERS: "2", DATABASE_URL: databaseUrl!, DATABASE_SCHEMA: schema, LIMIT_IP_REQUESTS: "1000/60" });
+    const env = testEnv({ CLUSTER_WORKERS: "2", DATABASE_URL: databaseUrl!, DATABASE_SCHEMA: schema, LIMIT_IP_REQUESTS: "1000/60", METRICS_PORT: "0", METRICS_TOKEN: METRICS_TOKEN });
     svc = await spawnService({ ...process.env, ...env, SIGNIN_BOOTSTRAP: bootstrapFile({ users: [COYOTE] }) });
     const primary = svc.child.pid!;
     const workers = await until("two workers", () => (childrenOf(primary).length === 2 ? childrenOf(primary) : undefined));
@@ -73,20 +74,27 @@ describe.skipIf(!databaseUrl)("CLUSTER_WORKERS=2", () => {
     });
     expect(replaced).toContain(workers[1]);
 
-    // /metrics answers for all workers together, whichever worker takes the scrape.
-    const successes = async () => {
-      const text = await (await fetch(`${svc!.url}/metrics`)).text();
+    // /metrics answers for all workers together: on the API port (with METRICS_TOKEN) whichever worker
+    // takes the scrape, and on METRICS_PORT, which the primary serves.
+    const scrape = (url: string) => fetch(url, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
+    const successes = async (url: string) => {
+      const text = await (await scrape(url)).text();
       const lines = text.split("\n").filter((l) => l.startsWith("signin_decisions_total{") && l.includes('event="sign_in.success"'));
       return lines.reduce((sum, l) => sum + Number(l.split(" ").at(-1)), 0);
     };
+    const api = `${svc.url}/metrics`;
+    const metricsPort = svc.metricsUrl!;
+    expect(metricsPort).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/metrics$/);
+    expect((await fetch(api)).status).toBe(404); // without the token
     // While the replacement is still loading it cannot answer the aggregation: 503 until then.
-    for (let i = 0; (await fetch(`${svc!.url}/metrics`)).status !== 200; i++) {
+    for (let i = 0; (await scrape(api)).status !== 200 || (await scrape(metricsPort)).status !== 200; i++) {
       expect(i).toBeLessThan(200);
       await new Promise((r) => setTimeout(r, 100)); // polling a process we started, bounded
     }
-    const before = await successes();
+    const before = await successes(api);
+    expect(await successes(metricsPort)).toBe(before);
     for (let i = 0; i < 6; i++) expect((await signIn()).ok).toBe(true);
-    expect([await successes(), await successes(), await successes()]).toStrictEqual([before + 6, before + 6, before + 6]);
+    expect([await successes(api), await successes(api), await successes(metricsPort)]).toStrictEqual([before + 6, before + 6, before + 6]);
 
     svc.child.kill("SIGTERM");
     expect(await svc.exited).toBe(0);

@@ -1,11 +1,15 @@
 // The request handler behind the port: Connect/gRPC/gRPC-Web routes first, then the
 // legacy REST paths, the API documents (JSON, and as a page at /api/docs.html), and a JSON 404 for everything else.
-import { Code, ConnectError, createContextValues } from "@connectrpc/connect";
+import { Code, ConnectError, createContextValues, type Interceptor } from "@connectrpc/connect";
 import type { Metrics } from "../observability/metrics.js";
 import { randomUUID } from "node:crypto";
 import type { Logger } from "../core/logger.js";
 import type { Jwks } from "../core/tokens/jwks.js";
 import { routes, type AdminRoute, type Implementations } from "./services/routes.js";
+import { reject } from "./services/errors.js";
+import type { WatchLimits } from "./services/health-service.js";
+import { cookieAuthenticated, crossOriginRefusal, setsSessionCookie } from "./cross-origin.js";
+import { answerScrape, presentsToken } from "./metrics-endpoint.js";
 import { sendJson, type Req, type Res } from "./legacy/http.js";
 import { legacyOpenApi, yeepOpenApi } from "./legacy/openapi.js";
 import { legacyHandler } from "./legacy/pipeline.js";
@@ -29,10 +33,16 @@ export interface HandlerOptions {
   metrics: Metrics;
   admin: AdminRoute | null;
   corsOrigins: string[];
+  /** The session cookie's name: requests it authenticates are checked against cross-site forgery. */
+  cookieName: string;
+  /** METRICS_TOKEN: /metrics on this port answers only a scraper presenting it; null = 404 for everyone. */
+  metricsToken: string | null;
+  healthWatch: WatchLimits;
 }
 
 export function createHandler(impls: Implementations, opts: HandlerOptions): Handler {
-  const legacy = legacyHandler(LEGACY_ROUTES, impls, opts);
+  const origins = new Set(opts.corsOrigins);
+  const legacy = legacyHandler(LEGACY_ROUTES, impls, { ...opts, trustedOrigins: origins });
   const openapi = legacyOpenApi(LEGACY_ROUTES, opts.version);
   const docs = yeepOpenApi(LEGACY_ROUTES, opts.version);
   const docsPage = apiPage(openapi);
@@ -42,12 +52,10 @@ export function createHandler(impls: Implementations, opts: HandlerOptions): Han
     const path = (req.url ?? "/").split("?", 1)[0]!;
     if (page(req, res, path)) return;
     if (path === "/healthz" && (req.method === "GET" || req.method === "HEAD")) return sendJson(res, 200, { status: "ok" });
-    if (path === "/metrics" && req.method === "GET") {
+    // Only for the scraper holding METRICS_TOKEN; anyone else is told nothing is here (METRICS_PORT serves it privately).
+    if (path === "/metrics" && req.method === "GET" && opts.metricsToken && presentsToken(req, opts.metricsToken)) {
       // In a cluster, a worker still starting cannot answer the aggregation yet: the scrape fails, retryably.
-      const text = await opts.metrics.exposition().catch(() => null);
-      if (text === null) return sendJson(res, 503, { status: "metrics unavailable, retry" });
-      res.writeHead(200, { "content-type": opts.metrics.registry.contentType });
-      return void res.end(text);
+      return answerScrape(res, opts.metrics.exposition, false);
     }
     if (path === "/readyz" && (req.method === "GET" || req.method === "HEAD")) {
       const report = await opts.readiness();
@@ -69,7 +77,7 @@ export function createHandler(impls: Implementations, opts: HandlerOptions): Han
 
   const adapter = rpcAdapter({
     log: opts.log,
-    routes: routes(impls, opts.readiness, opts.admin),
+    routes: routes(impls, opts.readiness, opts.admin, opts.healthWatch),
     interceptors: [
       (next) => async (req) => {
         const done = opts.metrics.time("rpc", req.method.name);
@@ -88,6 +96,7 @@ export function createHandler(impls: Implementations, opts: HandlerOptions): Han
           throw err;
         }
       },
+      refuseCrossSite(opts.cookieName, origins),
     ],
     readMaxBytes: opts.maxBodyBytes,
     contextValues: (req) => createContextValues().set(requestContextKey, requestContext(req, opts.trust, "rpc")),
@@ -103,7 +112,6 @@ export function createHandler(impls: Implementations, opts: HandlerOptions): Han
 
   // Every request has an id: the caller's X-Request-Id when well-formed, else a new one. It is
   // echoed in the response and appears in the audit events and error logs of the request.
-  const origins = new Set(opts.corsOrigins);
   return (req, res) => {
     if (applyCors(origins, req, res as Res)) return;
     const given = req.headers["x-request-id"];
@@ -115,3 +123,18 @@ export function createHandler(impls: Implementations, opts: HandlerOptions): Han
 }
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
+
+/**
+ * CSRF on the RPC routes: a call the session cookie authenticates (and SetCookie) must come from this
+ * service's pages or CORS_ORIGINS (permission_denied otherwise). Connect's content types already
+ * need a preflight from other origins; this holds even where a browser skipped one.
+ */
+function refuseCrossSite(cookieName: string, origins: ReadonlySet<string>): Interceptor {
+  return (next) => async (req) => {
+    if (req.requestMethod !== "GET" && (cookieAuthenticated(req.header, cookieName) || setsSessionCookie(req.method))) {
+      const refusal = crossOriginRefusal(req.header, new URL(req.url).host, origins);
+      if (refusal) reject("FORBIDDEN", { message: refusal });
+    }
+    return next(req);
+  };
+}

@@ -3,6 +3,8 @@ import { spawn, type ChildProcess } from "node:child_process";
 
 export interface SpawnedService {
   url: string;
+  /** The METRICS_PORT listener's URL, when the service printed one. */
+  metricsUrl?: string;
   child: ChildProcess;
   /** Resolves with the exit code. */
   exited: Promise<number | null>;
@@ -14,8 +16,8 @@ export interface SpawnedService {
 export async function spawnService(env: NodeJS.ProcessEnv, entry = ["--import", "tsx", "src/main.ts"]): Promise<SpawnedService> {
   const child = spawn(process.execPath, entry, { env, stdio: ["ignore", "pipe", "inherit"] });
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  let out = "";
   const url = await new Promise<string>((resolve, reject) => {
-    let out = "";
     child.stdout!.on("data", (d) => {
       out += d;
       const m = /listening on (\S+)/.exec(out);
@@ -23,5 +25,6 @@ export async function spawnService(env: NodeJS.ProcessEnv, entry = ["--import", 
     });
     void exited.then((code) => reject(new Error(`service exited with ${code}: ${out}`)));
   });
-  return { url, child, exited, stop: () => (child.kill("SIGTERM"), exited) };
+  const metricsUrl = /metrics on (http\S+?)[,)]/.exec(out)?.[1];
+  return { url, metricsUrl, child, exited, stop: () => (child.kill("SIGTERM"), exited) };
 }

@@ -59,6 +59,7 @@ const COSYNC_METHOD_NOT_ALLOWED: Answer = { status: 405, body: { code: 403, mess
 // Cosync clients carry their tokens in the body, never in cookies: the result goes out alone.
 export const cosyncEnvelope: Envelope = {
   allowForm: true,
+  sessionCookie: false, // tokens travel in headers, which other origins cannot set without a preflight
   ok: ({ json }) => ({ status: 200, body: json }),
   failure: cosyncFailure,
   invalidBody: cosyncInvalidData,

@@ -1,12 +1,13 @@
 // The one legacy pipeline (read body -> decode -> invoke -> render) for both REST surfaces; what
 // differs between them is only how answers look, and each route's envelope decides that.
 import { ConnectError } from "@connectrpc/connect";
-import type { Failure } from "../../core/failure.js";
+import { failureOf, type Failure } from "../../core/failure.js";
 import type { Logger } from "../../core/logger.js";
 import { failureThrown } from "../services/errors.js";
 import type { Implementations } from "../services/routes.js";
 import { cosyncEnvelope } from "./cosync-envelope.js";
-import { BodyTooLarge, readBody, sendJson, type Req, type Res } from "./http.js";
+import { cookieAuthenticated, crossOriginRefusal, requestHost, setsSessionCookie } from "../cross-origin.js";
+import { BodyTooLarge, readBody, sendJson, toHeaders, type Req, type Res } from "./http.js";
 import { decodeInput, implementationOf, InvalidBody, invoke, type Invoked, type InvokeOptions } from "./invoke.js";
 import type { EnvelopeName, LegacyRoute } from "./route-table.js";
 import { yeepEnvelope } from "./yeep-envelope.js";
@@ -21,6 +22,8 @@ export interface Answer {
 export interface Envelope {
   /** Whether form-urlencoded bodies are accepted besides JSON. */
   allowForm: boolean;
+  /** Whether the session cookie authenticates on this surface (then cookie requests are checked for CSRF). */
+  sessionCookie: boolean;
   ok(result: Invoked): Answer;
   failure(failure: Failure): Answer;
   invalidBody(message: string, path: string[]): Answer;
@@ -34,7 +37,14 @@ export interface Envelope {
 
 const ENVELOPES: Record<EnvelopeName, Envelope> = { yeep: yeepEnvelope, cosync: cosyncEnvelope };
 
-export type LegacyOptions = { maxBodyBytes: number; log: Logger } & InvokeOptions;
+export type LegacyOptions = {
+  maxBodyBytes: number;
+  log: Logger;
+  /** The session cookie's name (COOKIE_SECURE decides it). */
+  cookieName: string;
+  /** CORS_ORIGINS: the other origins whose pages may call with the cookie. */
+  trustedOrigins: ReadonlySet<string>;
+} & InvokeOptions;
 
 /** Answers the table's paths (true), or leaves the request to the caller (false). */
 export function legacyHandler(table: readonly LegacyRoute[], impls: Implementations, opts: LegacyOptions) {
@@ -49,6 +59,8 @@ export function legacyHandler(table: readonly LegacyRoute[], impls: Implementati
     let input: unknown;
     try {
       const body = req.method === "GET" ? Buffer.alloc(0) : await readBody(req, opts.maxBodyBytes);
+      const refused = forgeryCheck(req, route, envelope, opts);
+      if (refused) return (send(res, refused), true);
       input = decodeInput(route.method.input, body, req.headers["content-type"], envelope.allowForm);
     } catch (err) {
       if (err instanceof BodyTooLarge) return (send(res, envelope.tooLarge), true);
@@ -68,4 +80,25 @@ export function legacyHandler(table: readonly LegacyRoute[], impls: Implementati
     }
     return true;
   };
+}
+
+const JSON_TYPE = /^application\/(.+\+)?json\b/i;
+
+/**
+ * CSRF: a request the session cookie authenticates (and every sign-in that sets it: login CSRF) must
+ * come from this service's own pages or CORS_ORIGINS, and (cookie) carry a JSON body, which a page on
+ * another origin cannot send without a CORS preflight, even when the body is empty.
+ */
+function forgeryCheck(req: Req, route: LegacyRoute, envelope: Envelope, opts: LegacyOptions): Answer | null {
+  if (!envelope.sessionCookie) return null;
+  const headers = toHeaders(req);
+  const byCookie = cookieAuthenticated(headers, opts.cookieName);
+  if (!byCookie && !setsSessionCookie(route.method)) return null;
+  const refusal = crossOriginRefusal(headers, requestHost(req), opts.trustedOrigins);
+  if (refusal) return envelope.failure(failureOf("FORBIDDEN", { message: refusal }));
+  const type = req.headers["content-type"];
+  if (byCookie && !(type && JSON_TYPE.test(type))) {
+    return envelope.invalidBody(`Content-Type must be application/json with the session cookie, got ${type ? `"${type.slice(0, 64)}"` : "none"}`, []);
+  }
+  return null;
 }

@@ -79,6 +79,7 @@ const YEEP_INTERNAL = yeepError({ code: 500, message: "Internal server error" })
 // Yeep clients read the outcome from the body, so everything is HTTP 200 but a wrong HTTP method.
 export const yeepEnvelope: Envelope = {
   allowForm: false,
+  sessionCookie: true,
   ok: ({ json, setCookie }) => ({ status: 200, body: yeepOk(json), headers: setCookie.length ? { "set-cookie": setCookie } : undefined }),
   failure: (f) => ({ status: 200, body: yeepFailure(f) }),
   invalidBody: (message, path) => ({ status: 200, body: yeepInvalidBody([{ message, path }]) }),

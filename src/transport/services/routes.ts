@@ -6,7 +6,7 @@ import { AdminService } from "../../../gen/signin/admin/v1/admin_pb.js";
 import { adminService, requireAdminToken, type AdminDeps } from "./admin-service.js";
 import { AppUserService } from "../../../gen/signin/appuser/v1/appuser_pb.js";
 import type { Readiness } from "../readiness.js";
-import { healthService } from "./health-service.js";
+import { healthService, type WatchLimits } from "./health-service.js";
 import { SessionService } from "../../../gen/signin/session/v1/session_pb.js";
 import { TotpService } from "../../../gen/signin/session/v1/totp_pb.js";
 import { UserService } from "../../../gen/signin/session/v1/user_pb.js";
@@ -73,10 +73,10 @@ export interface AdminRoute {
   deps: AdminDeps;
 }
 
-export function routes(impls: Implementations, ready: Readiness, admin: AdminRoute | null) {
+export function routes(impls: Implementations, ready: Readiness, admin: AdminRoute | null, watch: WatchLimits) {
   return (router: ConnectRouter) => {
     for (const { service, impl } of impls) router.service(service as never, impl as never);
-    router.service(Health, healthService(ready, impls.map((i) => i.service.typeName)));
+    router.service(Health, healthService(ready, impls.map((i) => i.service.typeName), watch));
     if (admin) router.service(AdminService, checked(AdminService, adminService(admin.deps)), { interceptors: [requireAdminToken(admin.token)] });
   };
 }
