@@ -1,10 +1,14 @@
-// SIGNIN_BOOTSTRAP: accounts upserted at start-up, idempotently; a bad file stops start-up
-// with a message that names the problem.
+// SIGNIN_BOOTSTRAP: the file's apps and accounts created at start-up when missing, never changed
+// once they exist (an operator's or a user's later change survives restarts); a bad file stops
+// start-up with a message that names the problem.
+import { createClient } from "@connectrpc/connect";
+import { createConnectTransport } from "@connectrpc/connect-node";
 import { spawnSync } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { AdminService } from "../gen/signin/admin/v1/admin_pb.js";
 import { loadConfig } from "../src/config.js";
 import { startService } from "../src/service.js";
 import { openDatabase } from "../src/stores/postgres/database.js";
@@ -118,5 +122,50 @@ describe("bootstrap", () => {
     });
     expect(out.status).toBe(1);
     expect(out.stderr).toMatch(/Configuration error: SIGNIN_BOOTSTRAP .*users\[0\]: "password" is required/);
+  });
+
+  it("never undoes a later change: a new password, a deactivation, a suspended app and a rotated app token survive a restart", async () => {
+    const ADMIN_TOKEN = "admin-token-for-the-bootstrap-tests-0123";
+    const env = { DATA_DIR: mkdtempSync(join(tmpdir(), "signin-data-")), DATABASE_SCHEMA: uniqueName("boot"), ADMIN_TOKEN };
+    const apps = [
+      { id: "acme", appToken: APP_TOKENS.acme, passwordPrehash: "md5" },
+      { id: "beta", appToken: "beta-app-token-0123456789abcdef", passwordPrehash: "md5" },
+    ];
+    const users = [
+      COYOTE,
+      { username: "sleepy", password: "sleepy-password" },
+      { app: "beta", handle: "b@beta.io", password: "beta-password" },
+    ];
+    const signIn = (url: string, user: string, password: string) => post(`${url}/api/session.setCookie`, { user, password });
+    const first = await startTestService(env, users, apps);
+    let betaToken: string;
+    try {
+      const admin = createClient(
+        AdminService,
+        createConnectTransport({ baseUrl: first.url, httpVersion: "1.1", interceptors: [(next) => (req) => (req.header.set("authorization", `Bearer ${ADMIN_TOKEN}`), next(req))] }),
+      );
+      const ids = Object.fromEntries((await admin.listAccounts({})).accounts.map((a) => [a.username, a.id]));
+      await admin.setPassword({ id: ids.coyote!, password: "a-new-passw0rd" });
+      await admin.updateAccount({ id: ids.sleepy!, deactivated: true });
+      await admin.updateApp({ id: "acme", status: "suspended" });
+      betaToken = (await admin.rotateAppToken({ id: "beta" })).appToken;
+    } finally {
+      await first.close();
+    }
+
+    const second = await startTestService(env, users, apps);
+    try {
+      expect((await signIn(second.url, "coyote", COYOTE.password)).json).toMatchObject({ ok: false, error: { code: 10002 } });
+      expect((await signIn(second.url, "coyote", "a-new-passw0rd")).json.ok).toBe(true);
+      expect((await signIn(second.url, "sleepy", "sleepy-password")).json).toMatchObject({ ok: false, error: { code: 10022 } }); // deactivated
+      const login = (token: string) => cosync(second.url, "login", { handle: "b@beta.io", password: md5("beta-password") }, { "app-token": token });
+      expect((await cosync(second.url, "login", { handle: "x@acme.io", password: md5("whatever-pw") }, { "app-token": APP_TOKENS.acme })).json.code).toBe(402);
+      expect((await login(apps[1]!.appToken)).status).toBe(400); // the file's token was rotated away
+      expect(Object.keys((await login(betaToken)).json)).toContain("jwt");
+      expect(second.logs.find((l) => l.msg === "bootstrap applied")).toMatchObject({ apps: 0, users: 0, existing: 5 });
+    } finally {
+      await second.close();
+      await dropSharedSchema(env.DATABASE_SCHEMA);
+    }
   });
 });

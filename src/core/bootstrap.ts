@@ -1,5 +1,5 @@
-// SIGNIN_BOOTSTRAP: apps and accounts upserted at start-up, idempotently (a password that
-// still verifies keeps its hash). The whole file is checked before anything is written.
+// SIGNIN_BOOTSTRAP: the apps and accounts of the file that do not exist yet are created at
+// start-up; existing ones are never changed. The whole file is checked before anything is written.
 import { ACCOUNT_ID_PATTERN, LoginTaken, loginKey, type AccountStore, type NewAccount } from "./accounts/account.js";
 import { EMAIL_RULE, isEmail } from "./admin/account-spec.js";
 import { appFromSpec, type AppSpec } from "./admin/app-spec.js";
@@ -113,36 +113,43 @@ function checkUser(value: unknown, at: string): BootstrapUser {
   return r as unknown as BootstrapUser;
 }
 
+/**
+ * Creates the file's apps and accounts that do not exist yet; never changes one that does. The file
+ * is a seed, not the source of truth: an operator's later change (a deactivation, a new password, a
+ * suspended app, a rotated app token) or a user's (TOTP, phone) survives every restart.
+ */
 export async function applyBootstrap(
   doc: Bootstrap,
   deps: { apps: AppStore; accounts: AccountStore; hasher: PasswordHasher; appKeys: AppKeys; defaultAppId: string },
-): Promise<{ apps: number; users: number }> {
+): Promise<{ apps: number; users: number; existing: number }> {
   // Each user's app is in the file or already stored: checked before anything is written.
   const filed = new Set(doc.apps.map((a) => a.id));
   for (const [i, u] of doc.users.entries()) {
     const appId = u.app ?? deps.defaultAppId;
     if (!filed.has(appId) && !(await deps.apps.findById(appId))) throw entryError(doc, i, `unknown app "${appId}"`);
   }
-  for (const app of doc.apps) await saveApp(deps, app);
+  let apps = 0;
+  let users = 0;
+  for (const app of doc.apps) {
+    if (await deps.apps.findById(app.id)) continue;
+    await saveApp(deps, app);
+    apps++;
+  }
   for (const [i, u] of doc.users.entries()) {
     const app = (await deps.apps.findById(u.app ?? deps.defaultAppId))!;
     const username = (u.username ?? u.handle)!;
-    const email = u.email ?? (u.handle && !u.username ? u.handle : null);
-    const existing = u.id ? await deps.accounts.findById(u.id) : await deps.accounts.findByLogin(app.id, loginKey(username));
-    const secret = passwordSecret(app, u.password, "plain");
-    const kept = existing ? await deps.hasher.verify(existing.passwordHash, secret) : null;
-    const googleOff = u.googleTwoFactor === false;
+    const existing = () => (u.id ? deps.accounts.findById(u.id) : deps.accounts.findByLogin(app.id, loginKey(username)));
+    if (await existing()) continue;
     const account: NewAccount = {
-      id: u.id ?? existing?.id,
+      id: u.id,
       appId: app.id,
       username,
-      email,
+      email: u.email ?? (u.handle && !u.username ? u.handle : null),
       emailVerified: u.emailVerified ?? false,
       fullName: u.fullName ?? "",
-      passwordHash: existing && kept?.ok && !kept.needsRehash ? existing.passwordHash : await deps.hasher.hash(secret),
+      passwordHash: await deps.hasher.hash(passwordSecret(app, u.password, "plain")),
       permissions: u.permissions ?? [],
-      // A factor the user enrolled since is kept unless the file names one (or turns it off).
-      totpSecret: googleOff ? null : (u.totpSecret ?? existing?.totpSecret ?? null),
+      totpSecret: u.googleTwoFactor === false ? null : (u.totpSecret ?? null),
       deactivated: u.deactivated ?? u.status === "suspended",
       metadata: u.metadata ?? {},
       phone: u.phone ?? null,
@@ -151,12 +158,15 @@ export async function applyBootstrap(
     };
     try {
       await deps.accounts.upsert(account);
+      users++;
     } catch (err) {
-      if (err instanceof LoginTaken) throw entryError(doc, i, `username or email already used in app "${app.id}" by another account`);
-      throw err;
+      if (!(err instanceof LoginTaken)) throw err;
+      // Another instance starting on the same database created it a moment ago.
+      if (await existing()) continue;
+      throw entryError(doc, i, `username or email already used in app "${app.id}" by another account`);
     }
   }
-  return { apps: doc.apps.length, users: doc.users.length };
+  return { apps, users, existing: doc.apps.length + doc.users.length - apps - users };
 }
 
 // Worded as the parse errors are once the caller has named the file.
