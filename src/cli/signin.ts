@@ -8,6 +8,7 @@ import { parseArgs, type ParseArgsConfig } from "node:util";
 import QRCode from "qrcode";
 import { AdminService, type App } from "../../gen/signin/admin/v1/admin_pb.js";
 import { importFile } from "./import.js";
+import { metadataPathProblem } from "../core/apps/metadata-path.js";
 import { metadataOf } from "./metadata.js";
 import { usage, UsageError } from "./usage.js";
 
@@ -132,6 +133,8 @@ async function main(argv: string[]): Promise<void> {
       const metadataFields = (o.metadata ?? []).map((m) => {
         const [path, fieldName, required, ...rest] = m.split(":");
         if (!path || (required !== undefined && required !== "required") || rest.length > 0) usage(`--metadata ${m}: expected path:fieldName[:required]`);
+        const problem = metadataPathProblem(path);
+        if (problem) usage(`--metadata ${m}: the path ${problem}`);
         return { path, fieldName: fieldName || path, required: required === "required" };
       });
       const res = await client.createApp({

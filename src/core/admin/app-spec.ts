@@ -1,6 +1,7 @@
 // What an operator may say about an app (admin API, bootstrap file) and the defaults for what they
 // leave out: one rule set, so an app created either way is the same app.
 import { APP_ID_RULE, APP_STATUSES, isAppId, PASSWORD_PREHASHES, TWO_FACTOR_MODES, type NewApp } from "../apps/app.js";
+import { metadataPathProblem } from "../apps/metadata-path.js";
 import { ok, type FieldViolation, type Result } from "../failure.js";
 import { invalid } from "./invalid.js";
 
@@ -17,8 +18,6 @@ export interface AppSpec {
 }
 
 const MAX_JWT_HOURS = 24 * 365;
-// The root of the path becomes a JWT claim, so only plain names.
-const METADATA_PATH = /^\w+(\.\w+)*$/;
 
 /** What is wrong with the fields `spec` sets; each named `at` + field (e.g. "app.status", "apps[0].status"). */
 export function appSpecViolations(spec: Partial<AppSpec>, at = ""): FieldViolation[] {
@@ -34,7 +33,11 @@ export function appSpecViolations(spec: Partial<AppSpec>, at = ""): FieldViolati
   check("passwordPrehash", among(spec.passwordPrehash, PASSWORD_PREHASHES), ` must be ${choices(PASSWORD_PREHASHES)}`);
   const hours = spec.jwtExpirationHours;
   check("jwtExpirationHours", hours === undefined || (Number.isInteger(hours) && hours >= 1 && hours <= MAX_JWT_HOURS), ` must be a whole number of hours (1 to ${MAX_JWT_HOURS})`);
-  spec.metadataFields?.forEach((f, i) => check(`metadataFields[${i}].path`, METADATA_PATH.test(f.path), ' must be a dotted path, e.g. "user_data.role"'));
+  // The root of the path becomes a JWT claim, so only plain names, and none that reaches a prototype.
+  spec.metadataFields?.forEach((f, i) => {
+    const problem = metadataPathProblem(f.path);
+    check(`metadataFields[${i}].path`, problem === null, ` ${problem}`);
+  });
   return violations;
 }
 

@@ -8,6 +8,7 @@ import type { Account } from "../accounts/account.js";
 import type { App, MetadataField } from "../apps/app.js";
 import type { Clock } from "../clock.js";
 import { fail, ok, type Result } from "../failure.js";
+import { metadataPathProblem, valueAtPath } from "../apps/metadata-path.js";
 import type { KeyRing, KeyStore } from "./key-ring.js";
 import { KeyRing as Ring } from "./key-ring.js";
 import { ACCESS_TOKEN } from "./token-types.js";
@@ -130,14 +131,15 @@ export class AppTokens {
 export function metadataClaims(fields: MetadataField[], metadata: Record<string, unknown>): Result<Record<string, unknown>> {
   const claims: Record<string, unknown> = {};
   for (const field of fields) {
+    if (metadataPathProblem(field.path)) continue; // stored before paths were checked: never walked
     const parts = field.path.split(".");
-    const value = parts.reduce<unknown>((node, part) => (isObject(node) ? node[part] : undefined), metadata);
+    const value = valueAtPath(metadata, field.path);
     if (value === undefined || value === null) {
       if (field.required) return fail("INVALID_METADATA", { message: `Required metadata "${field.path}" is missing` });
       continue;
     }
     let node = claims;
-    for (const part of parts.slice(0, -1)) node = (isObject(node[part]) ? node[part] : (node[part] = {})) as Record<string, unknown>;
+    for (const part of parts.slice(0, -1)) node = (Object.hasOwn(node, part) && isObject(node[part]) ? node[part] : (node[part] = {})) as Record<string, unknown>;
     node[parts[parts.length - 1]!] = value;
   }
   return ok(claims);
