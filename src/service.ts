@@ -128,7 +128,10 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
       ? new WebhookSmsSender(config.sms.webhookUrl, config.sms.webhookSecret!, clock)
       : new DevelopmentSmsSender(log, config.sms.devLogCodes);
 
-    if (!(await apps.findById(config.defaultAppId))) await saveApp({ apps, appKeys }, defaultApp(config.defaultAppId));
+    // The default app is created with its defaults unless the bootstrap file describes it (the file only
+    // creates what is missing, so an app created here first would never get the file's settings).
+    const describedByFile = bootstrap?.apps.some((app) => app.id === config.defaultAppId) ?? false;
+    if (!describedByFile && !(await apps.findById(config.defaultAppId))) await saveApp({ apps, appKeys }, defaultApp(config.defaultAppId));
     if (bootstrap) {
       const applied = await applyBootstrap(bootstrap, { apps, accounts, hasher, appKeys, defaultAppId: config.defaultAppId });
       log.info(applied, "bootstrap applied");
