@@ -17,7 +17,10 @@ export interface AuditEvent {
     | "session_token.invalid"
     | "session_token.reused"
     | "sms.sent"
-    | "sms.failed";
+    | "sms.failed"
+    // Admin API calls (core/admin/admin-audit.ts): one per call, and one per call refused for its token.
+    | "admin.call"
+    | "admin.denied";
   appId?: string;
   accountId?: string;
   /** Why, e.g. "wrong_password", "unknown_account", "replayed", or the limiter that refused. */

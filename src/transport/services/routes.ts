@@ -77,6 +77,6 @@ export function routes(impls: Implementations, ready: Readiness, admin: AdminRou
   return (router: ConnectRouter) => {
     for (const { service, impl } of impls) router.service(service as never, impl as never);
     router.service(Health, healthService(ready, impls.map((i) => i.service.typeName), watch));
-    if (admin) router.service(AdminService, checked(AdminService, adminService(admin.deps)), { interceptors: [requireAdminToken(admin.token)] });
+    if (admin) router.service(AdminService, checked(AdminService, adminService(admin.deps)), { interceptors: [requireAdminToken(admin.token, admin.deps)] });
   };
 }
