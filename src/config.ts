@@ -74,7 +74,7 @@ export const ENV_VARS: Array<[name: string, fallback: string, meaning: string]> 
   ["SESSION_TOKEN_TTL", "900", "Lifetime of a session token (JWT `exp`), seconds."],
   ["SESSION_TTL", "2592000", "Lifetime of a server-side session (refreshable), seconds."],
   ["MAX_BODY_BYTES", "65536", "Largest accepted request body."],
-  ["SIGNIN_BOOTSTRAP", "", "JSON file of accounts upserted at start-up."],
+  ["SIGNIN_BOOTSTRAP", "", "JSON file of apps and accounts created at start-up when missing; existing ones are never changed."],
   ["TOTP_ISSUER", "Sign-in", "Issuer shown by authenticator apps."],
   ["LOG_LEVEL", "info", "pino level: fatal, error, warn, info, debug, trace, silent."],
   ["DEFAULT_APP", "default", "App whose accounts the Yeep-style API serves (created when missing)."],

@@ -1,4 +1,4 @@
-// Bounded hashing: at most `concurrency` argon2 operations run at once and at most `maxQueued`
+// Bounded hashing: at most `concurrency` operations (argon2, imported bcrypt) run at once and at most `maxQueued`
 // wait; beyond that the caller is told at once that the service is busy (retryable), so memory
 // stays bounded (each argon2id verify holds m KiB) under any load. Suspect callers (recent
 // failures from their IP or on the account) get only half the queue and wait behind everyone
