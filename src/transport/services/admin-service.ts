@@ -87,6 +87,8 @@ const CALLS: {
   revokeSessions: (req) => ({ target: adminTarget({ account: req.id }) }),
   listAccounts: (req, _res, admin) => ({ target: adminTarget({ app: admin.apps.idOf(req.appId) }) }),
   listAuditEvents: (req) => ({ target: adminTarget({ account: req.id }) }),
+  listSessions: (req) => ({ target: adminTarget({ account: req.accountId }) }),
+  revokeSession: (req) => ({ target: adminTarget({ account: req.accountId }), detail: { session: req.sessionId } }),
   importAccounts: (req, res, admin) => {
     const apps = new Set(req.records.map((r) => admin.apps.idOf(r.appId)));
     const outcomes: Record<string, number> = {};
@@ -220,6 +222,13 @@ export function adminService(admin: AdminDeps): ServiceImpl<typeof AdminService>
         })),
       );
       return { results: unwrap(results).map((r) => ({ line: BigInt(r.line), outcome: r.outcome, reason: r.reason ?? "", id: r.id ?? "" })) };
+    },
+    // Issue 16 (devices and sessions): filled in by its session-list work.
+    listSessions() {
+      throw new ConnectError("not implemented yet", Code.Unimplemented);
+    },
+    revokeSession() {
+      throw new ConnectError("not implemented yet", Code.Unimplemented);
     },
   };
 }

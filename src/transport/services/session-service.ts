@@ -1,6 +1,6 @@
 // SessionService: sign-in with a cookie or a bearer token, refresh (rotation) and sign-out.
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
+import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import type { IssueTokenRequest, SetCookieRequest } from "../../../gen/signin/session/v1/session_pb.js";
 import { SessionService } from "../../../gen/signin/session/v1/session_pb.js";
 import type { IssuedSession } from "../../core/sessions/sessions.js";
@@ -78,6 +78,17 @@ export function sessionService(deps: ServiceDeps): ServiceImpl<typeof SessionSer
       checkToken(req.token);
       if (!(await sessions.end(req.token, presenter(ctx)))) reject("INVALID_TOKEN");
       return {};
+    },
+
+    // Issue 16 (devices and sessions): filled in by its session-list work.
+    listSessions() {
+      throw new ConnectError("not implemented yet", Code.Unimplemented);
+    },
+    revokeSession() {
+      throw new ConnectError("not implemented yet", Code.Unimplemented);
+    },
+    revokeOtherSessions() {
+      throw new ConnectError("not implemented yet", Code.Unimplemented);
     },
   };
 }

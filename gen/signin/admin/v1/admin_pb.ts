@@ -15,7 +15,7 @@ import type { JsonObject, Message } from "@bufbuild/protobuf";
  * Describes the file signin/admin/v1/admin.proto.
  */
 export const file_signin_admin_v1_admin: GenFile = /*@__PURE__*/
-  fileDesc("ChtzaWduaW4vYWRtaW4vdjEvYWRtaW4ucHJvdG8SD3NpZ25pbi5hZG1pbi52MSLKAQoDQXBwEgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkSDgoGc3RhdHVzGAMgASgJEhIKCnR3b19mYWN0b3IYBCABKAkSFAoMcmVhbG1fYXBwX2lkGAUgASgJEhwKFGp3dF9leHBpcmF0aW9uX2hvdXJzGAYgASgFEhgKEHBhc3N3b3JkX3ByZWhhc2gYByABKAkSNwoPbWV0YWRhdGFfZmllbGRzGAggAygLMh4uc2lnbmluLmFkbWluLnYxLk1ldGFkYXRhRmllbGQiQwoNTWV0YWRhdGFGaWVsZBIMCgRwYXRoGAEgASgJEhIKCmZpZWxkX25hbWUYAiABKAkSEAoIcmVxdWlyZWQYAyABKAgiNQoQQ3JlYXRlQXBwUmVxdWVzdBIhCgNhcHAYASABKAsyFC5zaWduaW4uYWRtaW4udjEuQXBwIkkKEUNyZWF0ZUFwcFJlc3BvbnNlEiEKA2FwcBgBIAEoCzIULnNpZ25pbi5hZG1pbi52MS5BcHASEQoJYXBwX3Rva2VuGAIgASgJIuoBChBVcGRhdGVBcHBSZXF1ZXN0EgoKAmlkGAEgASgJEhEKBG5hbWUYAiABKAlIAIgBARITCgZzdGF0dXMYAyABKAlIAYgBARIXCgp0d29fZmFjdG9yGAQgASgJSAKIAQESGQoMcmVhbG1fYXBwX2lkGAUgASgJSAOIAQESIQoUand0X2V4cGlyYXRpb25faG91cnMYBiABKAVIBIgBAUIHCgVfbmFtZUIJCgdfc3RhdHVzQg0KC190d29fZmFjdG9yQg8KDV9yZWFsbV9hcHBfaWRCFwoVX2p3dF9leHBpcmF0aW9uX2hvdXJzIl4KEVVwZGF0ZUFwcFJlc3BvbnNlEiEKA2FwcBgBIAEoCzIULnNpZ25pbi5hZG1pbi52MS5BcHASJgoIcHJldmlvdXMYAiABKAsyFC5zaWduaW4uYWRtaW4udjEuQXBwIhEKD0xpc3RBcHBzUmVxdWVzdCI2ChBMaXN0QXBwc1Jlc3BvbnNlEiIKBGFwcHMYASADKAsyFC5zaWduaW4uYWRtaW4udjEuQXBwIiMKFVJvdGF0ZUFwcFRva2VuUmVxdWVzdBIKCgJpZBgBIAEoCSIrChZSb3RhdGVBcHBUb2tlblJlc3BvbnNlEhEKCWFwcF90b2tlbhgBIAEoCSIpChdSb3RhdGVTaWduaW5nS2V5UmVxdWVzdBIOCgZhcHBfaWQYASABKAkiJwoYUm90YXRlU2lnbmluZ0tleVJlc3BvbnNlEgsKA2tpZBgBIAEoCSKdAgoHQWNjb3VudBIKCgJpZBgBIAEoCRIOCgZhcHBfaWQYAiABKAkSEAoIdXNlcm5hbWUYAyABKAkSDQoFZW1haWwYBCABKAkSEQoJZnVsbF9uYW1lGAUgASgJEhMKC3Blcm1pc3Npb25zGAYgAygJEhMKC2RlYWN0aXZhdGVkGAcgASgIEhQKDHRvdHBfZW5hYmxlZBgIIAEoCBINCgVwaG9uZRgJIAEoCRIYChBwaG9uZV90d29fZmFjdG9yGAogASgIEikKCG1ldGFkYXRhGAsgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBIuCgpjcmVhdGVkX2F0GAwgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCKsAQoUQ3JlYXRlQWNjb3VudFJlcXVlc3QSDgoGYXBwX2lkGAEgASgJEhAKCHVzZXJuYW1lGAIgASgJEg0KBWVtYWlsGAMgASgJEhAKCHBhc3N3b3JkGAQgASgJEhEKCWZ1bGxfbmFtZRgFIAEoCRITCgtwZXJtaXNzaW9ucxgGIAMoCRIpCghtZXRhZGF0YRgHIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QiQgoVQ3JlYXRlQWNjb3VudFJlc3BvbnNlEikKB2FjY291bnQYASABKAsyGC5zaWduaW4uYWRtaW4udjEuQWNjb3VudCKGAgoUVXBkYXRlQWNjb3VudFJlcXVlc3QSCgoCaWQYASABKAkSEgoFZW1haWwYAiABKAlIAIgBARIWCglmdWxsX25hbWUYAyABKAlIAYgBARIYCgtkZWFjdGl2YXRlZBgEIAEoCEgCiAEBEjkKC3Blcm1pc3Npb25zGAUgASgLMh8uc2lnbmluLmFkbWluLnYxLlBlcm1pc3Npb25MaXN0SAOIAQESKQoIbWV0YWRhdGEYBiABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0QggKBl9lbWFpbEIMCgpfZnVsbF9uYW1lQg4KDF9kZWFjdGl2YXRlZEIOCgxfcGVybWlzc2lvbnMiIAoOUGVybWlzc2lvbkxpc3QSDgoGdmFsdWVzGAEgAygJIkIKFVVwZGF0ZUFjY291bnRSZXNwb25zZRIpCgdhY2NvdW50GAEgASgLMhguc2lnbmluLmFkbWluLnYxLkFjY291bnQiMgoSU2V0UGFzc3dvcmRSZXF1ZXN0EgoKAmlkGAEgASgJEhAKCHBhc3N3b3JkGAIgASgJIhUKE1NldFBhc3N3b3JkUmVzcG9uc2UiHwoRRW5yb2xsVG90cFJlcXVlc3QSCgoCaWQYASABKAkiMQoSRW5yb2xsVG90cFJlc3BvbnNlEg4KBnNlY3JldBgBIAEoCRILCgN1cmkYAiABKAkiJwoZUmVzZXRTZWNvbmRGYWN0b3JzUmVxdWVzdBIKCgJpZBgBIAEoCSIcChpSZXNldFNlY29uZEZhY3RvcnNSZXNwb25zZSIjChVSZXZva2VTZXNzaW9uc1JlcXVlc3QSCgoCaWQYASABKAkiGAoWUmV2b2tlU2Vzc2lvbnNSZXNwb25zZSJMChNMaXN0QWNjb3VudHNSZXF1ZXN0Eg4KBmFwcF9pZBgBIAEoCRIRCglwYWdlX3NpemUYAiABKAUSEgoKcGFnZV90b2tlbhgDIAEoCSJbChRMaXN0QWNjb3VudHNSZXNwb25zZRIqCghhY2NvdW50cxgBIAMoCzIYLnNpZ25pbi5hZG1pbi52MS5BY2NvdW50EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSIkChZMaXN0QXVkaXRFdmVudHNSZXF1ZXN0EgoKAmlkGAEgASgJIkYKF0xpc3RBdWRpdEV2ZW50c1Jlc3BvbnNlEisKBmV2ZW50cxgBIAMoCzIbLnNpZ25pbi5hZG1pbi52MS5BdWRpdEV2ZW50IqoBCgpBdWRpdEV2ZW50EigKBHRpbWUYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg0KBWV2ZW50GAIgASgJEg4KBnJlYXNvbhgDIAEoCRIOCgZhcHBfaWQYBCABKAkSCgoCaXAYBSABKAkSEgoKdXNlcl9hZ2VudBgGIAEoCRISCgpyZXF1ZXN0X2lkGAcgASgJEg8KB3N1cmZhY2UYCCABKAkiRwoVSW1wb3J0QWNjb3VudHNSZXF1ZXN0Ei4KB3JlY29yZHMYASADKAsyHS5zaWduaW4uYWRtaW4udjEuSW1wb3J0UmVjb3JkItUBCgxJbXBvcnRSZWNvcmQSDAoEbGluZRgBIAEoAxIOCgZhcHBfaWQYAiABKAkSCgoCaWQYAyABKAkSEAoIdXNlcm5hbWUYBCABKAkSDQoFZW1haWwYBSABKAkSFQoNcGFzc3dvcmRfaGFzaBgGIAEoCRIQCghwYXNzd29yZBgHIAEoCRIRCglmdWxsX25hbWUYCCABKAkSKQoIbWV0YWRhdGEYCSABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0EhMKC2RlYWN0aXZhdGVkGAogASgIIkgKFkltcG9ydEFjY291bnRzUmVzcG9uc2USLgoHcmVzdWx0cxgBIAMoCzIdLnNpZ25pbi5hZG1pbi52MS5JbXBvcnRSZXN1bHQiSQoMSW1wb3J0UmVzdWx0EgwKBGxpbmUYASABKAMSDwoHb3V0Y29tZRgCIAEoCRIOCgZyZWFzb24YAyABKAkSCgoCaWQYBCABKAkyvAoKDEFkbWluU2VydmljZRJSCglDcmVhdGVBcHASIS5zaWduaW4uYWRtaW4udjEuQ3JlYXRlQXBwUmVxdWVzdBoiLnNpZ25pbi5hZG1pbi52MS5DcmVhdGVBcHBSZXNwb25zZRJSCglVcGRhdGVBcHASIS5zaWduaW4uYWRtaW4udjEuVXBkYXRlQXBwUmVxdWVzdBoiLnNpZ25pbi5hZG1pbi52MS5VcGRhdGVBcHBSZXNwb25zZRJPCghMaXN0QXBwcxIgLnNpZ25pbi5hZG1pbi52MS5MaXN0QXBwc1JlcXVlc3QaIS5zaWduaW4uYWRtaW4udjEuTGlzdEFwcHNSZXNwb25zZRJhCg5Sb3RhdGVBcHBUb2tlbhImLnNpZ25pbi5hZG1pbi52MS5Sb3RhdGVBcHBUb2tlblJlcXVlc3QaJy5zaWduaW4uYWRtaW4udjEuUm90YXRlQXBwVG9rZW5SZXNwb25zZRJnChBSb3RhdGVTaWduaW5nS2V5Eiguc2lnbmluLmFkbWluLnYxLlJvdGF0ZVNpZ25pbmdLZXlSZXF1ZXN0Gikuc2lnbmluLmFkbWluLnYxLlJvdGF0ZVNpZ25pbmdLZXlSZXNwb25zZRJeCg1DcmVhdGVBY2NvdW50EiUuc2lnbmluLmFkbWluLnYxLkNyZWF0ZUFjY291bnRSZXF1ZXN0GiYuc2lnbmluLmFkbWluLnYxLkNyZWF0ZUFjY291bnRSZXNwb25zZRJeCg1VcGRhdGVBY2NvdW50EiUuc2lnbmluLmFkbWluLnYxLlVwZGF0ZUFjY291bnRSZXF1ZXN0GiYuc2lnbmluLmFkbWluLnYxLlVwZGF0ZUFjY291bnRSZXNwb25zZRJYCgtTZXRQYXNzd29yZBIjLnNpZ25pbi5hZG1pbi52MS5TZXRQYXNzd29yZFJlcXVlc3QaJC5zaWduaW4uYWRtaW4udjEuU2V0UGFzc3dvcmRSZXNwb25zZRJVCgpFbnJvbGxUb3RwEiIuc2lnbmluLmFkbWluLnYxLkVucm9sbFRvdHBSZXF1ZXN0GiMuc2lnbmluLmFkbWluLnYxLkVucm9sbFRvdHBSZXNwb25zZRJtChJSZXNldFNlY29uZEZhY3RvcnMSKi5zaWduaW4uYWRtaW4udjEuUmVzZXRTZWNvbmRGYWN0b3JzUmVxdWVzdBorLnNpZ25pbi5hZG1pbi52MS5SZXNldFNlY29uZEZhY3RvcnNSZXNwb25zZRJhCg5SZXZva2VTZXNzaW9ucxImLnNpZ25pbi5hZG1pbi52MS5SZXZva2VTZXNzaW9uc1JlcXVlc3QaJy5zaWduaW4uYWRtaW4udjEuUmV2b2tlU2Vzc2lvbnNSZXNwb25zZRJbCgxMaXN0QWNjb3VudHMSJC5zaWduaW4uYWRtaW4udjEuTGlzdEFjY291bnRzUmVxdWVzdBolLnNpZ25pbi5hZG1pbi52MS5MaXN0QWNjb3VudHNSZXNwb25zZRJkCg9MaXN0QXVkaXRFdmVudHMSJy5zaWduaW4uYWRtaW4udjEuTGlzdEF1ZGl0RXZlbnRzUmVxdWVzdBooLnNpZ25pbi5hZG1pbi52MS5MaXN0QXVkaXRFdmVudHNSZXNwb25zZRJhCg5JbXBvcnRBY2NvdW50cxImLnNpZ25pbi5hZG1pbi52MS5JbXBvcnRBY2NvdW50c1JlcXVlc3QaJy5zaWduaW4uYWRtaW4udjEuSW1wb3J0QWNjb3VudHNSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_struct, file_google_protobuf_timestamp]);
+  fileDesc("ChtzaWduaW4vYWRtaW4vdjEvYWRtaW4ucHJvdG8SD3NpZ25pbi5hZG1pbi52MSLoAQoDQXBwEgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkSDgoGc3RhdHVzGAMgASgJEhIKCnR3b19mYWN0b3IYBCABKAkSFAoMcmVhbG1fYXBwX2lkGAUgASgJEhwKFGp3dF9leHBpcmF0aW9uX2hvdXJzGAYgASgFEhgKEHBhc3N3b3JkX3ByZWhhc2gYByABKAkSNwoPbWV0YWRhdGFfZmllbGRzGAggAygLMh4uc2lnbmluLmFkbWluLnYxLk1ldGFkYXRhRmllbGQSHAoUcmVtZW1iZXJfZGV2aWNlX2RheXMYCSABKAUiQwoNTWV0YWRhdGFGaWVsZBIMCgRwYXRoGAEgASgJEhIKCmZpZWxkX25hbWUYAiABKAkSEAoIcmVxdWlyZWQYAyABKAgiNQoQQ3JlYXRlQXBwUmVxdWVzdBIhCgNhcHAYASABKAsyFC5zaWduaW4uYWRtaW4udjEuQXBwIkkKEUNyZWF0ZUFwcFJlc3BvbnNlEiEKA2FwcBgBIAEoCzIULnNpZ25pbi5hZG1pbi52MS5BcHASEQoJYXBwX3Rva2VuGAIgASgJIqYCChBVcGRhdGVBcHBSZXF1ZXN0EgoKAmlkGAEgASgJEhEKBG5hbWUYAiABKAlIAIgBARITCgZzdGF0dXMYAyABKAlIAYgBARIXCgp0d29fZmFjdG9yGAQgASgJSAKIAQESGQoMcmVhbG1fYXBwX2lkGAUgASgJSAOIAQESIQoUand0X2V4cGlyYXRpb25faG91cnMYBiABKAVIBIgBARIhChRyZW1lbWJlcl9kZXZpY2VfZGF5cxgHIAEoBUgFiAEBQgcKBV9uYW1lQgkKB19zdGF0dXNCDQoLX3R3b19mYWN0b3JCDwoNX3JlYWxtX2FwcF9pZEIXChVfand0X2V4cGlyYXRpb25faG91cnNCFwoVX3JlbWVtYmVyX2RldmljZV9kYXlzIl4KEVVwZGF0ZUFwcFJlc3BvbnNlEiEKA2FwcBgBIAEoCzIULnNpZ25pbi5hZG1pbi52MS5BcHASJgoIcHJldmlvdXMYAiABKAsyFC5zaWduaW4uYWRtaW4udjEuQXBwIhEKD0xpc3RBcHBzUmVxdWVzdCI2ChBMaXN0QXBwc1Jlc3BvbnNlEiIKBGFwcHMYASADKAsyFC5zaWduaW4uYWRtaW4udjEuQXBwIiMKFVJvdGF0ZUFwcFRva2VuUmVxdWVzdBIKCgJpZBgBIAEoCSIrChZSb3RhdGVBcHBUb2tlblJlc3BvbnNlEhEKCWFwcF90b2tlbhgBIAEoCSIpChdSb3RhdGVTaWduaW5nS2V5UmVxdWVzdBIOCgZhcHBfaWQYASABKAkiJwoYUm90YXRlU2lnbmluZ0tleVJlc3BvbnNlEgsKA2tpZBgBIAEoCSKdAgoHQWNjb3VudBIKCgJpZBgBIAEoCRIOCgZhcHBfaWQYAiABKAkSEAoIdXNlcm5hbWUYAyABKAkSDQoFZW1haWwYBCABKAkSEQoJZnVsbF9uYW1lGAUgASgJEhMKC3Blcm1pc3Npb25zGAYgAygJEhMKC2RlYWN0aXZhdGVkGAcgASgIEhQKDHRvdHBfZW5hYmxlZBgIIAEoCBINCgVwaG9uZRgJIAEoCRIYChBwaG9uZV90d29fZmFjdG9yGAogASgIEikKCG1ldGFkYXRhGAsgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBIuCgpjcmVhdGVkX2F0GAwgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCKsAQoUQ3JlYXRlQWNjb3VudFJlcXVlc3QSDgoGYXBwX2lkGAEgASgJEhAKCHVzZXJuYW1lGAIgASgJEg0KBWVtYWlsGAMgASgJEhAKCHBhc3N3b3JkGAQgASgJEhEKCWZ1bGxfbmFtZRgFIAEoCRITCgtwZXJtaXNzaW9ucxgGIAMoCRIpCghtZXRhZGF0YRgHIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QiQgoVQ3JlYXRlQWNjb3VudFJlc3BvbnNlEikKB2FjY291bnQYASABKAsyGC5zaWduaW4uYWRtaW4udjEuQWNjb3VudCKGAgoUVXBkYXRlQWNjb3VudFJlcXVlc3QSCgoCaWQYASABKAkSEgoFZW1haWwYAiABKAlIAIgBARIWCglmdWxsX25hbWUYAyABKAlIAYgBARIYCgtkZWFjdGl2YXRlZBgEIAEoCEgCiAEBEjkKC3Blcm1pc3Npb25zGAUgASgLMh8uc2lnbmluLmFkbWluLnYxLlBlcm1pc3Npb25MaXN0SAOIAQESKQoIbWV0YWRhdGEYBiABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0QggKBl9lbWFpbEIMCgpfZnVsbF9uYW1lQg4KDF9kZWFjdGl2YXRlZEIOCgxfcGVybWlzc2lvbnMiIAoOUGVybWlzc2lvbkxpc3QSDgoGdmFsdWVzGAEgAygJIkIKFVVwZGF0ZUFjY291bnRSZXNwb25zZRIpCgdhY2NvdW50GAEgASgLMhguc2lnbmluLmFkbWluLnYxLkFjY291bnQiMgoSU2V0UGFzc3dvcmRSZXF1ZXN0EgoKAmlkGAEgASgJEhAKCHBhc3N3b3JkGAIgASgJIhUKE1NldFBhc3N3b3JkUmVzcG9uc2UiHwoRRW5yb2xsVG90cFJlcXVlc3QSCgoCaWQYASABKAkiMQoSRW5yb2xsVG90cFJlc3BvbnNlEg4KBnNlY3JldBgBIAEoCRILCgN1cmkYAiABKAkiJwoZUmVzZXRTZWNvbmRGYWN0b3JzUmVxdWVzdBIKCgJpZBgBIAEoCSIcChpSZXNldFNlY29uZEZhY3RvcnNSZXNwb25zZSIjChVSZXZva2VTZXNzaW9uc1JlcXVlc3QSCgoCaWQYASABKAkiGAoWUmV2b2tlU2Vzc2lvbnNSZXNwb25zZSJMChNMaXN0QWNjb3VudHNSZXF1ZXN0Eg4KBmFwcF9pZBgBIAEoCRIRCglwYWdlX3NpemUYAiABKAUSEgoKcGFnZV90b2tlbhgDIAEoCSJbChRMaXN0QWNjb3VudHNSZXNwb25zZRIqCghhY2NvdW50cxgBIAMoCzIYLnNpZ25pbi5hZG1pbi52MS5BY2NvdW50EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSIkChZMaXN0QXVkaXRFdmVudHNSZXF1ZXN0EgoKAmlkGAEgASgJIkYKF0xpc3RBdWRpdEV2ZW50c1Jlc3BvbnNlEisKBmV2ZW50cxgBIAMoCzIbLnNpZ25pbi5hZG1pbi52MS5BdWRpdEV2ZW50IqoBCgpBdWRpdEV2ZW50EigKBHRpbWUYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg0KBWV2ZW50GAIgASgJEg4KBnJlYXNvbhgDIAEoCRIOCgZhcHBfaWQYBCABKAkSCgoCaXAYBSABKAkSEgoKdXNlcl9hZ2VudBgGIAEoCRISCgpyZXF1ZXN0X2lkGAcgASgJEg8KB3N1cmZhY2UYCCABKAkiRwoVSW1wb3J0QWNjb3VudHNSZXF1ZXN0Ei4KB3JlY29yZHMYASADKAsyHS5zaWduaW4uYWRtaW4udjEuSW1wb3J0UmVjb3JkItUBCgxJbXBvcnRSZWNvcmQSDAoEbGluZRgBIAEoAxIOCgZhcHBfaWQYAiABKAkSCgoCaWQYAyABKAkSEAoIdXNlcm5hbWUYBCABKAkSDQoFZW1haWwYBSABKAkSFQoNcGFzc3dvcmRfaGFzaBgGIAEoCRIQCghwYXNzd29yZBgHIAEoCRIRCglmdWxsX25hbWUYCCABKAkSKQoIbWV0YWRhdGEYCSABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0EhMKC2RlYWN0aXZhdGVkGAogASgIIkgKFkltcG9ydEFjY291bnRzUmVzcG9uc2USLgoHcmVzdWx0cxgBIAMoCzIdLnNpZ25pbi5hZG1pbi52MS5JbXBvcnRSZXN1bHQiSQoMSW1wb3J0UmVzdWx0EgwKBGxpbmUYASABKAMSDwoHb3V0Y29tZRgCIAEoCRIOCgZyZWFzb24YAyABKAkSCgoCaWQYBCABKAkiKQoTTGlzdFNlc3Npb25zUmVxdWVzdBISCgphY2NvdW50X2lkGAEgASgJIuQBCg5BY2NvdW50U2Vzc2lvbhIKCgJpZBgBIAEoCRIuCgpjcmVhdGVkX2F0GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIwCgxsYXN0X3VzZWRfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEgoKAmlwGAQgASgJEhIKCnVzZXJfYWdlbnQYBSABKAkSDwoHYnJvd3NlchgGIAEoCRIKCgJvcxgHIAEoCRIMCgRraW5kGAggASgJEhkKEXJlbWVtYmVyZWRfZGV2aWNlGAkgASgIIkkKFExpc3RTZXNzaW9uc1Jlc3BvbnNlEjEKCHNlc3Npb25zGAEgAygLMh8uc2lnbmluLmFkbWluLnYxLkFjY291bnRTZXNzaW9uIj4KFFJldm9rZVNlc3Npb25SZXF1ZXN0EhIKCmFjY291bnRfaWQYASABKAkSEgoKc2Vzc2lvbl9pZBgCIAEoCSIXChVSZXZva2VTZXNzaW9uUmVzcG9uc2Uy+QsKDEFkbWluU2VydmljZRJSCglDcmVhdGVBcHASIS5zaWduaW4uYWRtaW4udjEuQ3JlYXRlQXBwUmVxdWVzdBoiLnNpZ25pbi5hZG1pbi52MS5DcmVhdGVBcHBSZXNwb25zZRJSCglVcGRhdGVBcHASIS5zaWduaW4uYWRtaW4udjEuVXBkYXRlQXBwUmVxdWVzdBoiLnNpZ25pbi5hZG1pbi52MS5VcGRhdGVBcHBSZXNwb25zZRJPCghMaXN0QXBwcxIgLnNpZ25pbi5hZG1pbi52MS5MaXN0QXBwc1JlcXVlc3QaIS5zaWduaW4uYWRtaW4udjEuTGlzdEFwcHNSZXNwb25zZRJhCg5Sb3RhdGVBcHBUb2tlbhImLnNpZ25pbi5hZG1pbi52MS5Sb3RhdGVBcHBUb2tlblJlcXVlc3QaJy5zaWduaW4uYWRtaW4udjEuUm90YXRlQXBwVG9rZW5SZXNwb25zZRJnChBSb3RhdGVTaWduaW5nS2V5Eiguc2lnbmluLmFkbWluLnYxLlJvdGF0ZVNpZ25pbmdLZXlSZXF1ZXN0Gikuc2lnbmluLmFkbWluLnYxLlJvdGF0ZVNpZ25pbmdLZXlSZXNwb25zZRJeCg1DcmVhdGVBY2NvdW50EiUuc2lnbmluLmFkbWluLnYxLkNyZWF0ZUFjY291bnRSZXF1ZXN0GiYuc2lnbmluLmFkbWluLnYxLkNyZWF0ZUFjY291bnRSZXNwb25zZRJeCg1VcGRhdGVBY2NvdW50EiUuc2lnbmluLmFkbWluLnYxLlVwZGF0ZUFjY291bnRSZXF1ZXN0GiYuc2lnbmluLmFkbWluLnYxLlVwZGF0ZUFjY291bnRSZXNwb25zZRJYCgtTZXRQYXNzd29yZBIjLnNpZ25pbi5hZG1pbi52MS5TZXRQYXNzd29yZFJlcXVlc3QaJC5zaWduaW4uYWRtaW4udjEuU2V0UGFzc3dvcmRSZXNwb25zZRJVCgpFbnJvbGxUb3RwEiIuc2lnbmluLmFkbWluLnYxLkVucm9sbFRvdHBSZXF1ZXN0GiMuc2lnbmluLmFkbWluLnYxLkVucm9sbFRvdHBSZXNwb25zZRJtChJSZXNldFNlY29uZEZhY3RvcnMSKi5zaWduaW4uYWRtaW4udjEuUmVzZXRTZWNvbmRGYWN0b3JzUmVxdWVzdBorLnNpZ25pbi5hZG1pbi52MS5SZXNldFNlY29uZEZhY3RvcnNSZXNwb25zZRJhCg5SZXZva2VTZXNzaW9ucxImLnNpZ25pbi5hZG1pbi52MS5SZXZva2VTZXNzaW9uc1JlcXVlc3QaJy5zaWduaW4uYWRtaW4udjEuUmV2b2tlU2Vzc2lvbnNSZXNwb25zZRJbCgxMaXN0QWNjb3VudHMSJC5zaWduaW4uYWRtaW4udjEuTGlzdEFjY291bnRzUmVxdWVzdBolLnNpZ25pbi5hZG1pbi52MS5MaXN0QWNjb3VudHNSZXNwb25zZRJkCg9MaXN0QXVkaXRFdmVudHMSJy5zaWduaW4uYWRtaW4udjEuTGlzdEF1ZGl0RXZlbnRzUmVxdWVzdBooLnNpZ25pbi5hZG1pbi52MS5MaXN0QXVkaXRFdmVudHNSZXNwb25zZRJhCg5JbXBvcnRBY2NvdW50cxImLnNpZ25pbi5hZG1pbi52MS5JbXBvcnRBY2NvdW50c1JlcXVlc3QaJy5zaWduaW4uYWRtaW4udjEuSW1wb3J0QWNjb3VudHNSZXNwb25zZRJbCgxMaXN0U2Vzc2lvbnMSJC5zaWduaW4uYWRtaW4udjEuTGlzdFNlc3Npb25zUmVxdWVzdBolLnNpZ25pbi5hZG1pbi52MS5MaXN0U2Vzc2lvbnNSZXNwb25zZRJeCg1SZXZva2VTZXNzaW9uEiUuc2lnbmluLmFkbWluLnYxLlJldm9rZVNlc3Npb25SZXF1ZXN0GiYuc2lnbmluLmFkbWluLnYxLlJldm9rZVNlc3Npb25SZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_struct, file_google_protobuf_timestamp]);
 
 /**
  * App describes an app (tenant).
@@ -78,6 +78,13 @@ export type App = Message<"signin.admin.v1.App"> & {
    * @generated from field: repeated signin.admin.v1.MetadataField metadata_fields = 8;
    */
   metadataFields: MetadataField[];
+
+  /**
+   * Days a remembered device skips the second factor (0 = users cannot remember devices).
+   *
+   * @generated from field: int32 remember_device_days = 9;
+   */
+  rememberDeviceDays: number;
 };
 
 /**
@@ -218,6 +225,13 @@ export type UpdateAppRequest = Message<"signin.admin.v1.UpdateAppRequest"> & {
    * @generated from field: optional int32 jwt_expiration_hours = 6;
    */
   jwtExpirationHours?: number | undefined;
+
+  /**
+   * New remember-device period in days (0 = off).
+   *
+   * @generated from field: optional int32 remember_device_days = 7;
+   */
+  rememberDeviceDays?: number | undefined;
 };
 
 /**
@@ -1163,6 +1177,168 @@ export const ImportResultSchema: GenMessage<ImportResult> = /*@__PURE__*/
   messageDesc(file_signin_admin_v1_admin, 34);
 
 /**
+ * ListSessionsRequest names the account.
+ *
+ * @generated from message signin.admin.v1.ListSessionsRequest
+ */
+export type ListSessionsRequest = Message<"signin.admin.v1.ListSessionsRequest"> & {
+  /**
+   * The account id.
+   *
+   * @generated from field: string account_id = 1;
+   */
+  accountId: string;
+};
+
+/**
+ * Describes the message signin.admin.v1.ListSessionsRequest.
+ * Use `create(ListSessionsRequestSchema)` to create a new message.
+ */
+export const ListSessionsRequestSchema: GenMessage<ListSessionsRequest> = /*@__PURE__*/
+  messageDesc(file_signin_admin_v1_admin, 35);
+
+/**
+ * AccountSession is one live session of an account.
+ *
+ * @generated from message signin.admin.v1.AccountSession
+ */
+export type AccountSession = Message<"signin.admin.v1.AccountSession"> & {
+  /**
+   * Identifier, for RevokeSession.
+   *
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * When it was signed in.
+   *
+   * @generated from field: google.protobuf.Timestamp created_at = 2;
+   */
+  createdAt?: Timestamp | undefined;
+
+  /**
+   * When it was last used.
+   *
+   * @generated from field: google.protobuf.Timestamp last_used_at = 3;
+   */
+  lastUsedAt?: Timestamp | undefined;
+
+  /**
+   * Client address as the limits group it.
+   *
+   * @generated from field: string ip = 4;
+   */
+  ip: string;
+
+  /**
+   * The User-Agent header (truncated).
+   *
+   * @generated from field: string user_agent = 5;
+   */
+  userAgent: string;
+
+  /**
+   * Browser parsed from the user agent.
+   *
+   * @generated from field: string browser = 6;
+   */
+  browser: string;
+
+  /**
+   * Operating system parsed from the user agent.
+   *
+   * @generated from field: string os = 7;
+   */
+  os: string;
+
+  /**
+   * "cookie", "bearer" or "access-token".
+   *
+   * @generated from field: string kind = 8;
+   */
+  kind: string;
+
+  /**
+   * Whether its device is remembered (skips the second factor).
+   *
+   * @generated from field: bool remembered_device = 9;
+   */
+  rememberedDevice: boolean;
+};
+
+/**
+ * Describes the message signin.admin.v1.AccountSession.
+ * Use `create(AccountSessionSchema)` to create a new message.
+ */
+export const AccountSessionSchema: GenMessage<AccountSession> = /*@__PURE__*/
+  messageDesc(file_signin_admin_v1_admin, 36);
+
+/**
+ * ListSessionsResponse lists the sessions, newest first.
+ *
+ * @generated from message signin.admin.v1.ListSessionsResponse
+ */
+export type ListSessionsResponse = Message<"signin.admin.v1.ListSessionsResponse"> & {
+  /**
+   * The sessions.
+   *
+   * @generated from field: repeated signin.admin.v1.AccountSession sessions = 1;
+   */
+  sessions: AccountSession[];
+};
+
+/**
+ * Describes the message signin.admin.v1.ListSessionsResponse.
+ * Use `create(ListSessionsResponseSchema)` to create a new message.
+ */
+export const ListSessionsResponseSchema: GenMessage<ListSessionsResponse> = /*@__PURE__*/
+  messageDesc(file_signin_admin_v1_admin, 37);
+
+/**
+ * RevokeSessionRequest names the session.
+ *
+ * @generated from message signin.admin.v1.RevokeSessionRequest
+ */
+export type RevokeSessionRequest = Message<"signin.admin.v1.RevokeSessionRequest"> & {
+  /**
+   * The account id.
+   *
+   * @generated from field: string account_id = 1;
+   */
+  accountId: string;
+
+  /**
+   * An AccountSession.id of that account.
+   *
+   * @generated from field: string session_id = 2;
+   */
+  sessionId: string;
+};
+
+/**
+ * Describes the message signin.admin.v1.RevokeSessionRequest.
+ * Use `create(RevokeSessionRequestSchema)` to create a new message.
+ */
+export const RevokeSessionRequestSchema: GenMessage<RevokeSessionRequest> = /*@__PURE__*/
+  messageDesc(file_signin_admin_v1_admin, 38);
+
+/**
+ * RevokeSessionResponse is empty.
+ *
+ * @generated from message signin.admin.v1.RevokeSessionResponse
+ */
+export type RevokeSessionResponse = Message<"signin.admin.v1.RevokeSessionResponse"> & {
+};
+
+/**
+ * Describes the message signin.admin.v1.RevokeSessionResponse.
+ * Use `create(RevokeSessionResponseSchema)` to create a new message.
+ */
+export const RevokeSessionResponseSchema: GenMessage<RevokeSessionResponse> = /*@__PURE__*/
+  messageDesc(file_signin_admin_v1_admin, 39);
+
+/**
  * AdminService manages apps, accounts and signing keys.
  *
  * @generated from service signin.admin.v1.AdminService
@@ -1307,6 +1483,26 @@ export const AdminService: GenService<{
     methodKind: "unary";
     input: typeof ImportAccountsRequestSchema;
     output: typeof ImportAccountsResponseSchema;
+  },
+  /**
+   * ListSessions lists an account's live sessions (every device and surface).
+   *
+   * @generated from rpc signin.admin.v1.AdminService.ListSessions
+   */
+  listSessions: {
+    methodKind: "unary";
+    input: typeof ListSessionsRequestSchema;
+    output: typeof ListSessionsResponseSchema;
+  },
+  /**
+   * RevokeSession ends one session of an account, on every instance.
+   *
+   * @generated from rpc signin.admin.v1.AdminService.RevokeSession
+   */
+  revokeSession: {
+    methodKind: "unary";
+    input: typeof RevokeSessionRequestSchema;
+    output: typeof RevokeSessionResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_signin_admin_v1_admin, 0);

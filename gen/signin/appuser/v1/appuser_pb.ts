@@ -17,7 +17,7 @@ import type { JsonObject, Message } from "@bufbuild/protobuf";
  * Describes the file signin/appuser/v1/appuser.proto.
  */
 export const file_signin_appuser_v1_appuser: GenFile = /*@__PURE__*/
-  fileDesc("Ch9zaWduaW4vYXBwdXNlci92MS9hcHB1c2VyLnByb3RvEhFzaWduaW4uYXBwdXNlci52MSIwCgxMb2dpblJlcXVlc3QSDgoGaGFuZGxlGAEgASgJEhAKCHBhc3N3b3JkGAIgASgJIpoBCg1Mb2dpblJlc3BvbnNlEhAKA2p3dBgBIAEoCUgAiAEBEicKDGFjY2Vzc190b2tlbhgCIAEoCUgBUgxhY2Nlc3MtdG9rZW6IAQESJQoLbG9naW5fdG9rZW4YAyABKAlIAlILbG9naW4tdG9rZW6IAQFCBgoEX2p3dEIPCg1fYWNjZXNzX3Rva2VuQg4KDF9sb2dpbl90b2tlbiI5ChRMb2dpbkNvbXBsZXRlUmVxdWVzdBITCgtsb2dpbl90b2tlbhgBIAEoCRIMCgRjb2RlGAIgASgJIkgKFUxvZ2luQ29tcGxldGVSZXNwb25zZRILCgNqd3QYASABKAkSIgoMYWNjZXNzX3Rva2VuGAIgASgJUgxhY2Nlc3MtdG9rZW4iEAoOR2V0VXNlclJlcXVlc3QigwIKD0dldFVzZXJSZXNwb25zZRIOCgZoYW5kbGUYASABKAkSDgoGYXBwX2lkGAIgASgJEioKCW1ldGFfZGF0YRgDIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSDQoFcGhvbmUYBCABKAkSFgoOcGhvbmVfdmVyaWZpZWQYBSABKAgSJQoddHdvX2ZhY3Rvcl9waG9uZV92ZXJpZmljYXRpb24YBiABKAgSJgoedHdvX2ZhY3Rvcl9nb29nbGVfdmVyaWZpY2F0aW9uGAcgASgIEi4KCmNyZWF0ZWRfYXQYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIiAKD1NldFBob25lUmVxdWVzdBINCgVwaG9uZRgBIAEoCSISChBTZXRQaG9uZVJlc3BvbnNlIiIKElZlcmlmeVBob25lUmVxdWVzdBIMCgRjb2RlGAEgASgJIhUKE1ZlcmlmeVBob25lUmVzcG9uc2UiOgokU2V0VHdvRmFjdG9yUGhvbmVWZXJpZmljYXRpb25SZXF1ZXN0EhIKCnR3b19mYWN0b3IYASABKAgiJwolU2V0VHdvRmFjdG9yUGhvbmVWZXJpZmljYXRpb25SZXNwb25zZSI7CiVTZXRUd29GYWN0b3JHb29nbGVWZXJpZmljYXRpb25SZXF1ZXN0EhIKCnR3b19mYWN0b3IYASABKAgimQEKJlNldFR3b0ZhY3Rvckdvb2dsZVZlcmlmaWNhdGlvblJlc3BvbnNlEh4KEWdvb2dsZV9zZWNyZXRfa2V5GAEgASgJSACIAQESJwoNcXJfZGF0YV9pbWFnZRgCIAEoCUgBUgtRUkRhdGFJbWFnZYgBAUIUChJfZ29vZ2xlX3NlY3JldF9rZXlCEAoOX3FyX2RhdGFfaW1hZ2Uy8gUKDkFwcFVzZXJTZXJ2aWNlEkoKBUxvZ2luEh8uc2lnbmluLmFwcHVzZXIudjEuTG9naW5SZXF1ZXN0GiAuc2lnbmluLmFwcHVzZXIudjEuTG9naW5SZXNwb25zZRJiCg1Mb2dpbkNvbXBsZXRlEicuc2lnbmluLmFwcHVzZXIudjEuTG9naW5Db21wbGV0ZVJlcXVlc3QaKC5zaWduaW4uYXBwdXNlci52MS5Mb2dpbkNvbXBsZXRlUmVzcG9uc2USUAoHR2V0VXNlchIhLnNpZ25pbi5hcHB1c2VyLnYxLkdldFVzZXJSZXF1ZXN0GiIuc2lnbmluLmFwcHVzZXIudjEuR2V0VXNlclJlc3BvbnNlElMKCFNldFBob25lEiIuc2lnbmluLmFwcHVzZXIudjEuU2V0UGhvbmVSZXF1ZXN0GiMuc2lnbmluLmFwcHVzZXIudjEuU2V0UGhvbmVSZXNwb25zZRJcCgtWZXJpZnlQaG9uZRIlLnNpZ25pbi5hcHB1c2VyLnYxLlZlcmlmeVBob25lUmVxdWVzdBomLnNpZ25pbi5hcHB1c2VyLnYxLlZlcmlmeVBob25lUmVzcG9uc2USkgEKHVNldFR3b0ZhY3RvclBob25lVmVyaWZpY2F0aW9uEjcuc2lnbmluLmFwcHVzZXIudjEuU2V0VHdvRmFjdG9yUGhvbmVWZXJpZmljYXRpb25SZXF1ZXN0Gjguc2lnbmluLmFwcHVzZXIudjEuU2V0VHdvRmFjdG9yUGhvbmVWZXJpZmljYXRpb25SZXNwb25zZRKVAQoeU2V0VHdvRmFjdG9yR29vZ2xlVmVyaWZpY2F0aW9uEjguc2lnbmluLmFwcHVzZXIudjEuU2V0VHdvRmFjdG9yR29vZ2xlVmVyaWZpY2F0aW9uUmVxdWVzdBo5LnNpZ25pbi5hcHB1c2VyLnYxLlNldFR3b0ZhY3Rvckdvb2dsZVZlcmlmaWNhdGlvblJlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_struct, file_google_protobuf_timestamp]);
+  fileDesc("Ch9zaWduaW4vYXBwdXNlci92MS9hcHB1c2VyLnByb3RvEhFzaWduaW4uYXBwdXNlci52MSJGCgxMb2dpblJlcXVlc3QSDgoGaGFuZGxlGAEgASgJEhAKCHBhc3N3b3JkGAIgASgJEhQKDGRldmljZV90b2tlbhgDIAEoCSLUAQoNTG9naW5SZXNwb25zZRIQCgNqd3QYASABKAlIAIgBARInCgxhY2Nlc3NfdG9rZW4YAiABKAlIAVIMYWNjZXNzLXRva2VuiAEBEiUKC2xvZ2luX3Rva2VuGAMgASgJSAJSC2xvZ2luLXRva2VuiAEBEicKDGRldmljZV90b2tlbhgEIAEoCUgDUgxkZXZpY2UtdG9rZW6IAQFCBgoEX2p3dEIPCg1fYWNjZXNzX3Rva2VuQg4KDF9sb2dpbl90b2tlbkIPCg1fZGV2aWNlX3Rva2VuImgKFExvZ2luQ29tcGxldGVSZXF1ZXN0EhMKC2xvZ2luX3Rva2VuGAEgASgJEgwKBGNvZGUYAiABKAkSFAoMZGV2aWNlX3Rva2VuGAMgASgJEhcKD3JlbWVtYmVyX2RldmljZRgEIAEoCCJsChVMb2dpbkNvbXBsZXRlUmVzcG9uc2USCwoDand0GAEgASgJEiIKDGFjY2Vzc190b2tlbhgCIAEoCVIMYWNjZXNzLXRva2VuEiIKDGRldmljZV90b2tlbhgDIAEoCVIMZGV2aWNlLXRva2VuIhAKDkdldFVzZXJSZXF1ZXN0IoMCCg9HZXRVc2VyUmVzcG9uc2USDgoGaGFuZGxlGAEgASgJEg4KBmFwcF9pZBgCIAEoCRIqCgltZXRhX2RhdGEYAyABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0Eg0KBXBob25lGAQgASgJEhYKDnBob25lX3ZlcmlmaWVkGAUgASgIEiUKHXR3b19mYWN0b3JfcGhvbmVfdmVyaWZpY2F0aW9uGAYgASgIEiYKHnR3b19mYWN0b3JfZ29vZ2xlX3ZlcmlmaWNhdGlvbhgHIAEoCBIuCgpjcmVhdGVkX2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCIgCg9TZXRQaG9uZVJlcXVlc3QSDQoFcGhvbmUYASABKAkiEgoQU2V0UGhvbmVSZXNwb25zZSIiChJWZXJpZnlQaG9uZVJlcXVlc3QSDAoEY29kZRgBIAEoCSIVChNWZXJpZnlQaG9uZVJlc3BvbnNlIjoKJFNldFR3b0ZhY3RvclBob25lVmVyaWZpY2F0aW9uUmVxdWVzdBISCgp0d29fZmFjdG9yGAEgASgIIicKJVNldFR3b0ZhY3RvclBob25lVmVyaWZpY2F0aW9uUmVzcG9uc2UiOwolU2V0VHdvRmFjdG9yR29vZ2xlVmVyaWZpY2F0aW9uUmVxdWVzdBISCgp0d29fZmFjdG9yGAEgASgIIpkBCiZTZXRUd29GYWN0b3JHb29nbGVWZXJpZmljYXRpb25SZXNwb25zZRIeChFnb29nbGVfc2VjcmV0X2tleRgBIAEoCUgAiAEBEicKDXFyX2RhdGFfaW1hZ2UYAiABKAlIAVILUVJEYXRhSW1hZ2WIAQFCFAoSX2dvb2dsZV9zZWNyZXRfa2V5QhAKDl9xcl9kYXRhX2ltYWdlMvIFCg5BcHBVc2VyU2VydmljZRJKCgVMb2dpbhIfLnNpZ25pbi5hcHB1c2VyLnYxLkxvZ2luUmVxdWVzdBogLnNpZ25pbi5hcHB1c2VyLnYxLkxvZ2luUmVzcG9uc2USYgoNTG9naW5Db21wbGV0ZRInLnNpZ25pbi5hcHB1c2VyLnYxLkxvZ2luQ29tcGxldGVSZXF1ZXN0Giguc2lnbmluLmFwcHVzZXIudjEuTG9naW5Db21wbGV0ZVJlc3BvbnNlElAKB0dldFVzZXISIS5zaWduaW4uYXBwdXNlci52MS5HZXRVc2VyUmVxdWVzdBoiLnNpZ25pbi5hcHB1c2VyLnYxLkdldFVzZXJSZXNwb25zZRJTCghTZXRQaG9uZRIiLnNpZ25pbi5hcHB1c2VyLnYxLlNldFBob25lUmVxdWVzdBojLnNpZ25pbi5hcHB1c2VyLnYxLlNldFBob25lUmVzcG9uc2USXAoLVmVyaWZ5UGhvbmUSJS5zaWduaW4uYXBwdXNlci52MS5WZXJpZnlQaG9uZVJlcXVlc3QaJi5zaWduaW4uYXBwdXNlci52MS5WZXJpZnlQaG9uZVJlc3BvbnNlEpIBCh1TZXRUd29GYWN0b3JQaG9uZVZlcmlmaWNhdGlvbhI3LnNpZ25pbi5hcHB1c2VyLnYxLlNldFR3b0ZhY3RvclBob25lVmVyaWZpY2F0aW9uUmVxdWVzdBo4LnNpZ25pbi5hcHB1c2VyLnYxLlNldFR3b0ZhY3RvclBob25lVmVyaWZpY2F0aW9uUmVzcG9uc2USlQEKHlNldFR3b0ZhY3Rvckdvb2dsZVZlcmlmaWNhdGlvbhI4LnNpZ25pbi5hcHB1c2VyLnYxLlNldFR3b0ZhY3Rvckdvb2dsZVZlcmlmaWNhdGlvblJlcXVlc3QaOS5zaWduaW4uYXBwdXNlci52MS5TZXRUd29GYWN0b3JHb29nbGVWZXJpZmljYXRpb25SZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_struct, file_google_protobuf_timestamp]);
 
 /**
  * LoginRequest carries the credentials.
@@ -38,6 +38,13 @@ export type LoginRequest = Message<"signin.appuser.v1.LoginRequest"> & {
    * @generated from field: string password = 2;
    */
   password: string;
+
+  /**
+   * A device token from an earlier login of this user: the known device keeps its own failure budget.
+   *
+   * @generated from field: string device_token = 3;
+   */
+  deviceToken: string;
 };
 
 /**
@@ -73,6 +80,13 @@ export type LoginResponse = Message<"signin.appuser.v1.LoginResponse"> & {
    * @generated from field: optional string login_token = 3 [json_name = "login-token"];
    */
   loginToken?: string | undefined;
+
+  /**
+   * This device's token, with the tokens: send it back as deviceToken at the next login.
+   *
+   * @generated from field: optional string device_token = 4 [json_name = "device-token"];
+   */
+  deviceToken?: string | undefined;
 };
 
 /**
@@ -101,6 +115,20 @@ export type LoginCompleteRequest = Message<"signin.appuser.v1.LoginCompleteReque
    * @generated from field: string code = 2;
    */
   code: string;
+
+  /**
+   * A device token from an earlier login of this user (as in Login).
+   *
+   * @generated from field: string device_token = 3;
+   */
+  deviceToken: string;
+
+  /**
+   * Remember this device: its next logins skip the second factor for the app's remember_device_days.
+   *
+   * @generated from field: bool remember_device = 4;
+   */
+  rememberDevice: boolean;
 };
 
 /**
@@ -129,6 +157,13 @@ export type LoginCompleteResponse = Message<"signin.appuser.v1.LoginCompleteResp
    * @generated from field: string access_token = 2 [json_name = "access-token"];
    */
   accessToken: string;
+
+  /**
+   * This device's token: send it back as deviceToken at the next login.
+   *
+   * @generated from field: string device_token = 3 [json_name = "device-token"];
+   */
+  deviceToken: string;
 };
 
 /**

@@ -15,7 +15,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file signin/session/v1/session.proto.
  */
 export const file_signin_session_v1_session: GenFile = /*@__PURE__*/
-  fileDesc("Ch9zaWduaW4vc2Vzc2lvbi92MS9zZXNzaW9uLnByb3RvEhFzaWduaW4uc2Vzc2lvbi52MSIyCgpQcm9qZWN0aW9uEg8KB3Byb2ZpbGUYASABKAgSEwoLcGVybWlzc2lvbnMYAiABKAgiMgoTU2Vjb25kYXJ5QXV0aEZhY3RvchIMCgR0eXBlGAEgASgJEg0KBXRva2VuGAIgASgJIhoKDFNpZ25lZEluVXNlchIKCgJpZBgBIAEoCSKsAQoQU2V0Q29va2llUmVxdWVzdBIMCgR1c2VyGAEgASgJEhAKCHBhc3N3b3JkGAIgASgJEjEKCnByb2plY3Rpb24YAyABKAsyHS5zaWduaW4uc2Vzc2lvbi52MS5Qcm9qZWN0aW9uEkUKFXNlY29uZGFyeV9hdXRoX2ZhY3RvchgEIAEoCzImLnNpZ25pbi5zZXNzaW9uLnYxLlNlY29uZGFyeUF1dGhGYWN0b3IiQgoRU2V0Q29va2llUmVzcG9uc2USLQoEdXNlchgBIAEoCzIfLnNpZ25pbi5zZXNzaW9uLnYxLlNpZ25lZEluVXNlciIWChRSZWZyZXNoQ29va2llUmVxdWVzdCJGChVSZWZyZXNoQ29va2llUmVzcG9uc2USLQoEdXNlchgBIAEoCzIfLnNpZ25pbi5zZXNzaW9uLnYxLlNpZ25lZEluVXNlciIWChREZXN0cm95Q29va2llUmVxdWVzdCIXChVEZXN0cm95Q29va2llUmVzcG9uc2UirQEKEUlzc3VlVG9rZW5SZXF1ZXN0EgwKBHVzZXIYASABKAkSEAoIcGFzc3dvcmQYAiABKAkSMQoKcHJvamVjdGlvbhgDIAEoCzIdLnNpZ25pbi5zZXNzaW9uLnYxLlByb2plY3Rpb24SRQoVc2Vjb25kYXJ5X2F1dGhfZmFjdG9yGAQgASgLMiYuc2lnbmluLnNlc3Npb24udjEuU2Vjb25kYXJ5QXV0aEZhY3RvciJTChJJc3N1ZVRva2VuUmVzcG9uc2USDQoFdG9rZW4YASABKAkSLgoKZXhwaXJlc19hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiJAoTUmVmcmVzaFRva2VuUmVxdWVzdBINCgV0b2tlbhgBIAEoCSJVChRSZWZyZXNoVG9rZW5SZXNwb25zZRINCgV0b2tlbhgBIAEoCRIuCgpleHBpcmVzX2F0GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCIkChNEZXN0cm95VG9rZW5SZXF1ZXN0Eg0KBXRva2VuGAEgASgJIhYKFERlc3Ryb3lUb2tlblJlc3BvbnNlMs0ECg5TZXNzaW9uU2VydmljZRJWCglTZXRDb29raWUSIy5zaWduaW4uc2Vzc2lvbi52MS5TZXRDb29raWVSZXF1ZXN0GiQuc2lnbmluLnNlc3Npb24udjEuU2V0Q29va2llUmVzcG9uc2USYgoNUmVmcmVzaENvb2tpZRInLnNpZ25pbi5zZXNzaW9uLnYxLlJlZnJlc2hDb29raWVSZXF1ZXN0Giguc2lnbmluLnNlc3Npb24udjEuUmVmcmVzaENvb2tpZVJlc3BvbnNlEmIKDURlc3Ryb3lDb29raWUSJy5zaWduaW4uc2Vzc2lvbi52MS5EZXN0cm95Q29va2llUmVxdWVzdBooLnNpZ25pbi5zZXNzaW9uLnYxLkRlc3Ryb3lDb29raWVSZXNwb25zZRJZCgpJc3N1ZVRva2VuEiQuc2lnbmluLnNlc3Npb24udjEuSXNzdWVUb2tlblJlcXVlc3QaJS5zaWduaW4uc2Vzc2lvbi52MS5Jc3N1ZVRva2VuUmVzcG9uc2USXwoMUmVmcmVzaFRva2VuEiYuc2lnbmluLnNlc3Npb24udjEuUmVmcmVzaFRva2VuUmVxdWVzdBonLnNpZ25pbi5zZXNzaW9uLnYxLlJlZnJlc2hUb2tlblJlc3BvbnNlEl8KDERlc3Ryb3lUb2tlbhImLnNpZ25pbi5zZXNzaW9uLnYxLkRlc3Ryb3lUb2tlblJlcXVlc3QaJy5zaWduaW4uc2Vzc2lvbi52MS5EZXN0cm95VG9rZW5SZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_timestamp]);
+  fileDesc("Ch9zaWduaW4vc2Vzc2lvbi92MS9zZXNzaW9uLnByb3RvEhFzaWduaW4uc2Vzc2lvbi52MSIyCgpQcm9qZWN0aW9uEg8KB3Byb2ZpbGUYASABKAgSEwoLcGVybWlzc2lvbnMYAiABKAgiMgoTU2Vjb25kYXJ5QXV0aEZhY3RvchIMCgR0eXBlGAEgASgJEg0KBXRva2VuGAIgASgJIhoKDFNpZ25lZEluVXNlchIKCgJpZBgBIAEoCSLbAQoQU2V0Q29va2llUmVxdWVzdBIMCgR1c2VyGAEgASgJEhAKCHBhc3N3b3JkGAIgASgJEjEKCnByb2plY3Rpb24YAyABKAsyHS5zaWduaW4uc2Vzc2lvbi52MS5Qcm9qZWN0aW9uEkUKFXNlY29uZGFyeV9hdXRoX2ZhY3RvchgEIAEoCzImLnNpZ25pbi5zZXNzaW9uLnYxLlNlY29uZGFyeUF1dGhGYWN0b3ISFAoMZGV2aWNlX3Rva2VuGAUgASgJEhcKD3JlbWVtYmVyX2RldmljZRgGIAEoCCJCChFTZXRDb29raWVSZXNwb25zZRItCgR1c2VyGAEgASgLMh8uc2lnbmluLnNlc3Npb24udjEuU2lnbmVkSW5Vc2VyIhYKFFJlZnJlc2hDb29raWVSZXF1ZXN0IkYKFVJlZnJlc2hDb29raWVSZXNwb25zZRItCgR1c2VyGAEgASgLMh8uc2lnbmluLnNlc3Npb24udjEuU2lnbmVkSW5Vc2VyIhYKFERlc3Ryb3lDb29raWVSZXF1ZXN0IhcKFURlc3Ryb3lDb29raWVSZXNwb25zZSLcAQoRSXNzdWVUb2tlblJlcXVlc3QSDAoEdXNlchgBIAEoCRIQCghwYXNzd29yZBgCIAEoCRIxCgpwcm9qZWN0aW9uGAMgASgLMh0uc2lnbmluLnNlc3Npb24udjEuUHJvamVjdGlvbhJFChVzZWNvbmRhcnlfYXV0aF9mYWN0b3IYBCABKAsyJi5zaWduaW4uc2Vzc2lvbi52MS5TZWNvbmRhcnlBdXRoRmFjdG9yEhQKDGRldmljZV90b2tlbhgFIAEoCRIXCg9yZW1lbWJlcl9kZXZpY2UYBiABKAgiaQoSSXNzdWVUb2tlblJlc3BvbnNlEg0KBXRva2VuGAEgASgJEi4KCmV4cGlyZXNfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhQKDGRldmljZV90b2tlbhgDIAEoCSIkChNSZWZyZXNoVG9rZW5SZXF1ZXN0Eg0KBXRva2VuGAEgASgJIlUKFFJlZnJlc2hUb2tlblJlc3BvbnNlEg0KBXRva2VuGAEgASgJEi4KCmV4cGlyZXNfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIiQKE0Rlc3Ryb3lUb2tlblJlcXVlc3QSDQoFdG9rZW4YASABKAkiFgoURGVzdHJveVRva2VuUmVzcG9uc2UiFQoTTGlzdFNlc3Npb25zUmVxdWVzdCLuAQoHU2Vzc2lvbhIKCgJpZBgBIAEoCRIuCgpjcmVhdGVkX2F0GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIwCgxsYXN0X3VzZWRfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEgoKAmlwGAQgASgJEhIKCnVzZXJfYWdlbnQYBSABKAkSDwoHYnJvd3NlchgGIAEoCRIKCgJvcxgHIAEoCRIMCgRraW5kGAggASgJEhkKEXJlbWVtYmVyZWRfZGV2aWNlGAkgASgIEg8KB2N1cnJlbnQYCiABKAgiRAoUTGlzdFNlc3Npb25zUmVzcG9uc2USLAoIc2Vzc2lvbnMYASADKAsyGi5zaWduaW4uc2Vzc2lvbi52MS5TZXNzaW9uIiIKFFJldm9rZVNlc3Npb25SZXF1ZXN0EgoKAmlkGAEgASgJIhcKFVJldm9rZVNlc3Npb25SZXNwb25zZSIcChpSZXZva2VPdGhlclNlc3Npb25zUmVxdWVzdCIuChtSZXZva2VPdGhlclNlc3Npb25zUmVzcG9uc2USDwoHcmV2b2tlZBgBIAEoBTKIBwoOU2Vzc2lvblNlcnZpY2USVgoJU2V0Q29va2llEiMuc2lnbmluLnNlc3Npb24udjEuU2V0Q29va2llUmVxdWVzdBokLnNpZ25pbi5zZXNzaW9uLnYxLlNldENvb2tpZVJlc3BvbnNlEmIKDVJlZnJlc2hDb29raWUSJy5zaWduaW4uc2Vzc2lvbi52MS5SZWZyZXNoQ29va2llUmVxdWVzdBooLnNpZ25pbi5zZXNzaW9uLnYxLlJlZnJlc2hDb29raWVSZXNwb25zZRJiCg1EZXN0cm95Q29va2llEicuc2lnbmluLnNlc3Npb24udjEuRGVzdHJveUNvb2tpZVJlcXVlc3QaKC5zaWduaW4uc2Vzc2lvbi52MS5EZXN0cm95Q29va2llUmVzcG9uc2USWQoKSXNzdWVUb2tlbhIkLnNpZ25pbi5zZXNzaW9uLnYxLklzc3VlVG9rZW5SZXF1ZXN0GiUuc2lnbmluLnNlc3Npb24udjEuSXNzdWVUb2tlblJlc3BvbnNlEl8KDFJlZnJlc2hUb2tlbhImLnNpZ25pbi5zZXNzaW9uLnYxLlJlZnJlc2hUb2tlblJlcXVlc3QaJy5zaWduaW4uc2Vzc2lvbi52MS5SZWZyZXNoVG9rZW5SZXNwb25zZRJfCgxEZXN0cm95VG9rZW4SJi5zaWduaW4uc2Vzc2lvbi52MS5EZXN0cm95VG9rZW5SZXF1ZXN0Gicuc2lnbmluLnNlc3Npb24udjEuRGVzdHJveVRva2VuUmVzcG9uc2USXwoMTGlzdFNlc3Npb25zEiYuc2lnbmluLnNlc3Npb24udjEuTGlzdFNlc3Npb25zUmVxdWVzdBonLnNpZ25pbi5zZXNzaW9uLnYxLkxpc3RTZXNzaW9uc1Jlc3BvbnNlEmIKDVJldm9rZVNlc3Npb24SJy5zaWduaW4uc2Vzc2lvbi52MS5SZXZva2VTZXNzaW9uUmVxdWVzdBooLnNpZ25pbi5zZXNzaW9uLnYxLlJldm9rZVNlc3Npb25SZXNwb25zZRJ0ChNSZXZva2VPdGhlclNlc3Npb25zEi0uc2lnbmluLnNlc3Npb24udjEuUmV2b2tlT3RoZXJTZXNzaW9uc1JlcXVlc3QaLi5zaWduaW4uc2Vzc2lvbi52MS5SZXZva2VPdGhlclNlc3Npb25zUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_timestamp]);
 
 /**
  * Projection selects the user properties copied into the session token payload.
@@ -127,6 +127,22 @@ export type SetCookieRequest = Message<"signin.session.v1.SetCookieRequest"> & {
    * @generated from field: signin.session.v1.SecondaryAuthFactor secondary_auth_factor = 4;
    */
   secondaryAuthFactor?: SecondaryAuthFactor | undefined;
+
+  /**
+   * A device token from an earlier sign-in of this account (cookie flavour: the `device` cookie instead):
+   * the known device keeps its own failure budget while others are limited.
+   *
+   * @generated from field: string device_token = 5;
+   */
+  deviceToken: string;
+
+  /**
+   * With a second factor: remember this device, so its next sign-ins skip the second factor for the app's
+   * remember_device_days.
+   *
+   * @generated from field: bool remember_device = 6;
+   */
+  rememberDevice: boolean;
 };
 
 /**
@@ -256,6 +272,22 @@ export type IssueTokenRequest = Message<"signin.session.v1.IssueTokenRequest"> &
    * @generated from field: signin.session.v1.SecondaryAuthFactor secondary_auth_factor = 4;
    */
   secondaryAuthFactor?: SecondaryAuthFactor | undefined;
+
+  /**
+   * A device token from an earlier sign-in of this account (cookie flavour: the `device` cookie instead):
+   * the known device keeps its own failure budget while others are limited.
+   *
+   * @generated from field: string device_token = 5;
+   */
+  deviceToken: string;
+
+  /**
+   * With a second factor: remember this device, so its next sign-ins skip the second factor for the app's
+   * remember_device_days.
+   *
+   * @generated from field: bool remember_device = 6;
+   */
+  rememberDevice: boolean;
 };
 
 /**
@@ -284,6 +316,13 @@ export type IssueTokenResponse = Message<"signin.session.v1.IssueTokenResponse">
    * @generated from field: google.protobuf.Timestamp expires_at = 2;
    */
   expiresAt?: Timestamp | undefined;
+
+  /**
+   * This device's token: send it back as device_token at the next sign-in of this account.
+   *
+   * @generated from field: string device_token = 3;
+   */
+  deviceToken: string;
 };
 
 /**
@@ -379,6 +418,198 @@ export const DestroyTokenResponseSchema: GenMessage<DestroyTokenResponse> = /*@_
   messageDesc(file_signin_session_v1_session, 14);
 
 /**
+ * ListSessionsRequest is empty: the sessions are the caller's.
+ *
+ * @generated from message signin.session.v1.ListSessionsRequest
+ */
+export type ListSessionsRequest = Message<"signin.session.v1.ListSessionsRequest"> & {
+};
+
+/**
+ * Describes the message signin.session.v1.ListSessionsRequest.
+ * Use `create(ListSessionsRequestSchema)` to create a new message.
+ */
+export const ListSessionsRequestSchema: GenMessage<ListSessionsRequest> = /*@__PURE__*/
+  messageDesc(file_signin_session_v1_session, 15);
+
+/**
+ * Session is one live session of the caller: a browser cookie, a bearer token, or an app's access-token.
+ *
+ * @generated from message signin.session.v1.Session
+ */
+export type Session = Message<"signin.session.v1.Session"> & {
+  /**
+   * Identifier, for RevokeSession (stable across refreshes).
+   *
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * When it was signed in.
+   *
+   * @generated from field: google.protobuf.Timestamp created_at = 2;
+   */
+  createdAt?: Timestamp | undefined;
+
+  /**
+   * When it was last used (signed in or refreshed; access-tokens: at issue).
+   *
+   * @generated from field: google.protobuf.Timestamp last_used_at = 3;
+   */
+  lastUsedAt?: Timestamp | undefined;
+
+  /**
+   * Client address as the limits group it (IPv6 per /64).
+   *
+   * @generated from field: string ip = 4;
+   */
+  ip: string;
+
+  /**
+   * The User-Agent header as sent (truncated).
+   *
+   * @generated from field: string user_agent = 5;
+   */
+  userAgent: string;
+
+  /**
+   * Browser name and major version parsed from the user agent, e.g. "Chrome 131"; empty when unknown.
+   *
+   * @generated from field: string browser = 6;
+   */
+  browser: string;
+
+  /**
+   * Operating system parsed from the user agent, e.g. "macOS"; empty when unknown.
+   *
+   * @generated from field: string os = 7;
+   */
+  os: string;
+
+  /**
+   * "cookie", "bearer" or "access-token".
+   *
+   * @generated from field: string kind = 8;
+   */
+  kind: string;
+
+  /**
+   * Whether the device it was signed in on is remembered (skips the second factor).
+   *
+   * @generated from field: bool remembered_device = 9;
+   */
+  rememberedDevice: boolean;
+
+  /**
+   * Whether it is the session this request presented.
+   *
+   * @generated from field: bool current = 10;
+   */
+  current: boolean;
+};
+
+/**
+ * Describes the message signin.session.v1.Session.
+ * Use `create(SessionSchema)` to create a new message.
+ */
+export const SessionSchema: GenMessage<Session> = /*@__PURE__*/
+  messageDesc(file_signin_session_v1_session, 16);
+
+/**
+ * ListSessionsResponse lists the caller's live sessions, newest first.
+ *
+ * @generated from message signin.session.v1.ListSessionsResponse
+ */
+export type ListSessionsResponse = Message<"signin.session.v1.ListSessionsResponse"> & {
+  /**
+   * The sessions.
+   *
+   * @generated from field: repeated signin.session.v1.Session sessions = 1;
+   */
+  sessions: Session[];
+};
+
+/**
+ * Describes the message signin.session.v1.ListSessionsResponse.
+ * Use `create(ListSessionsResponseSchema)` to create a new message.
+ */
+export const ListSessionsResponseSchema: GenMessage<ListSessionsResponse> = /*@__PURE__*/
+  messageDesc(file_signin_session_v1_session, 17);
+
+/**
+ * RevokeSessionRequest names the session to end.
+ *
+ * @generated from message signin.session.v1.RevokeSessionRequest
+ */
+export type RevokeSessionRequest = Message<"signin.session.v1.RevokeSessionRequest"> & {
+  /**
+   * A Session.id of the caller.
+   *
+   * @generated from field: string id = 1;
+   */
+  id: string;
+};
+
+/**
+ * Describes the message signin.session.v1.RevokeSessionRequest.
+ * Use `create(RevokeSessionRequestSchema)` to create a new message.
+ */
+export const RevokeSessionRequestSchema: GenMessage<RevokeSessionRequest> = /*@__PURE__*/
+  messageDesc(file_signin_session_v1_session, 18);
+
+/**
+ * RevokeSessionResponse is empty.
+ *
+ * @generated from message signin.session.v1.RevokeSessionResponse
+ */
+export type RevokeSessionResponse = Message<"signin.session.v1.RevokeSessionResponse"> & {
+};
+
+/**
+ * Describes the message signin.session.v1.RevokeSessionResponse.
+ * Use `create(RevokeSessionResponseSchema)` to create a new message.
+ */
+export const RevokeSessionResponseSchema: GenMessage<RevokeSessionResponse> = /*@__PURE__*/
+  messageDesc(file_signin_session_v1_session, 19);
+
+/**
+ * RevokeOtherSessionsRequest is empty.
+ *
+ * @generated from message signin.session.v1.RevokeOtherSessionsRequest
+ */
+export type RevokeOtherSessionsRequest = Message<"signin.session.v1.RevokeOtherSessionsRequest"> & {
+};
+
+/**
+ * Describes the message signin.session.v1.RevokeOtherSessionsRequest.
+ * Use `create(RevokeOtherSessionsRequestSchema)` to create a new message.
+ */
+export const RevokeOtherSessionsRequestSchema: GenMessage<RevokeOtherSessionsRequest> = /*@__PURE__*/
+  messageDesc(file_signin_session_v1_session, 20);
+
+/**
+ * RevokeOtherSessionsResponse says how many sessions ended.
+ *
+ * @generated from message signin.session.v1.RevokeOtherSessionsResponse
+ */
+export type RevokeOtherSessionsResponse = Message<"signin.session.v1.RevokeOtherSessionsResponse"> & {
+  /**
+   * Sessions ended.
+   *
+   * @generated from field: int32 revoked = 1;
+   */
+  revoked: number;
+};
+
+/**
+ * Describes the message signin.session.v1.RevokeOtherSessionsResponse.
+ * Use `create(RevokeOtherSessionsResponseSchema)` to create a new message.
+ */
+export const RevokeOtherSessionsResponseSchema: GenMessage<RevokeOtherSessionsResponse> = /*@__PURE__*/
+  messageDesc(file_signin_session_v1_session, 21);
+
+/**
  * SessionService signs people in and manages their sessions, either as an
  * HttpOnly cookie (cookie flavour) or as a bearer token (token flavour).
  *
@@ -444,6 +675,36 @@ export const SessionService: GenService<{
     methodKind: "unary";
     input: typeof DestroyTokenRequestSchema;
     output: typeof DestroyTokenResponseSchema;
+  },
+  /**
+   * ListSessions lists the caller's live sessions (every device), its own marked.
+   *
+   * @generated from rpc signin.session.v1.SessionService.ListSessions
+   */
+  listSessions: {
+    methodKind: "unary";
+    input: typeof ListSessionsRequestSchema;
+    output: typeof ListSessionsResponseSchema;
+  },
+  /**
+   * RevokeSession ends one of the caller's sessions, on every instance.
+   *
+   * @generated from rpc signin.session.v1.SessionService.RevokeSession
+   */
+  revokeSession: {
+    methodKind: "unary";
+    input: typeof RevokeSessionRequestSchema;
+    output: typeof RevokeSessionResponseSchema;
+  },
+  /**
+   * RevokeOtherSessions ends every session of the caller but the one presented.
+   *
+   * @generated from rpc signin.session.v1.SessionService.RevokeOtherSessions
+   */
+  revokeOtherSessions: {
+    methodKind: "unary";
+    input: typeof RevokeOtherSessionsRequestSchema;
+    output: typeof RevokeOtherSessionsResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_signin_session_v1_session, 0);
