@@ -23,6 +23,7 @@ import { trustProxies } from "./transport/request-context.js";
 import { defaultApp } from "./core/apps/app.js";
 import { Challenges } from "./core/otp/challenges.js";
 import { codeSecret } from "./core/otp/code-secret.js";
+import { DeviceCredentials } from "./core/devices/device-credential.js";
 import { TotpEnrollment } from "./core/otp/enrollment.js";
 import { AppKeys, AppTokens } from "./core/tokens/app-tokens.js";
 import { Jwks } from "./core/tokens/jwks.js";
@@ -123,7 +124,9 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
     const appKeys = new AppKeys(keyStore);
     const tokens = new SessionTokens(serviceKeys, config.tokenIssuer, clock, config.sessionTokenTtlSeconds * 1000);
     const appTokens = new AppTokens(appKeys, serviceKeys, config.tokenIssuer, clock, config.accessTokenTtlSeconds * 1000);
-    const challenges = new Challenges(store, clock, MAX_CODE_ATTEMPTS, await codeSecret(config.masterKey, keyStore));
+    const serverSecret = await codeSecret(config.masterKey, keyStore);
+    const challenges = new Challenges(store, clock, MAX_CODE_ATTEMPTS, serverSecret);
+    const devices = new DeviceCredentials(serverSecret, clock);
     const sms = config.sms.webhookUrl
       ? new WebhookSmsSender(config.sms.webhookUrl, config.sms.webhookSecret!, clock)
       : new DevelopmentSmsSender(log, config.sms.devLogCodes);

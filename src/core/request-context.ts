@@ -5,6 +5,8 @@ export interface RequestContext {
   ip: string;
   userAgent: string;
   requestId: string;
+  /** A device credential the caller presented (cookie `device`, or `deviceToken`), unverified. */
+  deviceToken?: string;
 }
 
 /** For work that no request started (start-up, tests). */
