@@ -85,7 +85,7 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
 
   try {
     // Checked whole before anything is opened or written.
-    const bootstrap = config.bootstrapFile ? await readBootstrap(config.bootstrapFile) : null;
+    const bootstrap = config.bootstrapFile ? await readBootstrap(config.bootstrapFile, config.defaultAppId) : null;
     // Redis first: an unreachable one is reported within its own bound, before the (slower) database opens.
     const store = await openEphemeralStore(config, clock);
     cleanup.push(() => store.close());
@@ -201,12 +201,12 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
   }
 }
 
-async function readBootstrap(file: string) {
+async function readBootstrap(file: string, defaultAppId: string) {
   const text = await readFile(file, "utf8").catch((err: Error) => {
     throw new BootstrapError(`SIGNIN_BOOTSTRAP: cannot read ${file}: ${err.message}`);
   });
   try {
-    return parseBootstrap(text, file);
+    return parseBootstrap(text, file, defaultAppId);
   } catch (err) {
     throw new BootstrapError(`SIGNIN_BOOTSTRAP ${file}: ${(err as Error).message}`);
   }

@@ -35,7 +35,7 @@ describe("audit of admin calls", () => {
     const failed = (call: Promise<unknown>) => call.then(() => "succeeded", () => "failed");
 
     const created = await admin.createApp({ app: { id: "audited", passwordPrehash: "md5" } });
-    await admin.updateApp({ id: "audited", status: "suspended", jwtExpirationHours: 12 });
+    await admin.updateApp({ id: "audited", status: "suspended", jwtExpirationHours: 12, rememberDeviceDays: 7 });
     await admin.listApps({});
     const rotated = await admin.rotateAppToken({ id: "audited" });
     const { kid } = await admin.rotateSigningKey({});
@@ -66,7 +66,7 @@ describe("audit of admin calls", () => {
     expect(entries.map(({ event, action, outcome, reason, target, detail }) => ({ event, action, outcome, reason, target, detail }))).toStrictEqual(
       [
         ["CreateApp", { app: "audited" }],
-        ["UpdateApp", { app: "audited" }, { fields: ["status=suspended", "jwtExpirationHours=12"] }],
+        ["UpdateApp", { app: "audited" }, { fields: ["status=suspended", "jwtExpirationHours=12", "rememberDeviceDays=7"] }],
         ["ListApps", {}],
         ["RotateAppToken", { app: "audited" }],
         ["RotateSigningKey", { key: "service" }, { kid }],

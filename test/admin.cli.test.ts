@@ -136,6 +136,20 @@ describe("signin CLI", () => {
     expect((await cli(url, "users", "create", "--username", "tiny", "--password", "1234567")).stderr).toContain("password must be at least 8 characters");
   });
 
+  it("--remember-device-days sets an app's remembered-device period (create and update); bad values are refused", async () => {
+    const created = await cli(url, "--json", "apps", "create", "remembering", "--remember-device-days", "14");
+    expect(created.code).toBe(0);
+    expect(created.json().app.rememberDeviceDays).toBe(14);
+    const out = await cli(url, "apps", "update", "remembering", "--remember-device-days", "0");
+    expect(out.stdout).toBe("app remembering: active\n  rememberDeviceDays: 14 -> 0\n");
+    expect((await cli(url, "apps", "update", "remembering", "--remember-device-days", "seven")).code).toBe(2);
+    const tooLong = await cli(url, "apps", "update", "remembering", "--remember-device-days", "366");
+    expect(tooLong.code).toBe(1);
+    expect(tooLong.stderr).toContain("rememberDeviceDays must be a whole number of days (0 to 365; 0: off) (InvalidArgument)");
+    // The service's own default app remembers devices for 30 days.
+    expect((await cli(url, "--json", "apps", "list")).json().apps.find((a: { id: string }) => a.id === "default")).toMatchObject({ rememberDeviceDays: 30 });
+  });
+
   it("totp enroll prints a QR code and the secret; keys rotate names the new key", async () => {
     const user = (await cli(url, "--json", "users", "create", "--username", "coyote", "--password", "catch-the-b1rd$")).json();
     const out = await cli(url, "totp", "enroll", user.account.id);

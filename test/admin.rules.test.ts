@@ -89,6 +89,7 @@ describe("admin rules", () => {
       jwtExpirationHours: 24,
       passwordPrehash: "none",
       metadataFields: [{ path: "user_data.role", fieldName: "user_data.role", required: false }],
+      rememberDeviceDays: 0,
     });
     expect((await apps.findByTokenHash(appTokenHash(appToken)))?.id).toBe("acme");
     expect(await keyCount("acme")).toBe(1);
@@ -109,6 +110,9 @@ describe("admin rules", () => {
     [{ id: "ok", twoFactor: "sms" }, "app.twoFactor", "app.twoFactor must be one of none, phone, google"],
     [{ id: "ok", passwordPrehash: "sha1" }, "app.passwordPrehash", "app.passwordPrehash must be none or md5"],
     [{ id: "ok", jwtExpirationHours: -1 }, "app.jwtExpirationHours", "app.jwtExpirationHours must be a whole number of hours (1 to 8760)"],
+    [{ id: "ok", rememberDeviceDays: -1 }, "app.rememberDeviceDays", "app.rememberDeviceDays must be a whole number of days (0 to 365; 0: off)"],
+    [{ id: "ok", rememberDeviceDays: 366 }, "app.rememberDeviceDays", "app.rememberDeviceDays must be a whole number of days (0 to 365; 0: off)"],
+    [{ id: "ok", rememberDeviceDays: 1.5 }, "app.rememberDeviceDays", "app.rememberDeviceDays must be a whole number of days (0 to 365; 0: off)"],
     [{ id: "ok", metadataFields: [{ path: "a..b" }] }, "app.metadataFields[0].path", 'app.metadataFields[0].path must be a dotted path, e.g. "user_data.role"'],
   ])("an app spec %j is refused as INVALID_REQUEST naming %s", async (spec, field, message) => {
     const f = failure(await admin.apps.create(spec));
@@ -202,6 +206,21 @@ describe("admin rules", () => {
     value(await admin.apps.create({ id: "before-after", jwtExpirationHours: 24 }));
     const { app, previous } = value(await admin.apps.update("before-after", { jwtExpirationHours: 12, name: "B/A" }));
     expect([previous.jwtExpirationHours, app.jwtExpirationHours, previous.name, app.name]).toStrictEqual([24, 12, "before-after", "B/A"]);
+  });
+
+  it("remembered-device days: 0 (off) unless set, 0 to 365, changed by an update; the default app's defaults to 30", async () => {
+    expect(value(await admin.apps.create({ id: "remembers", rememberDeviceDays: 365 })).app.rememberDeviceDays).toBe(365);
+    expect(failure(await admin.apps.update("remembers", { rememberDeviceDays: 400 })).message).toBe("rememberDeviceDays must be a whole number of days (0 to 365; 0: off)");
+    const { app, previous } = value(await admin.apps.update("remembers", { rememberDeviceDays: 0 }));
+    expect([previous.rememberDeviceDays, app.rememberDeviceDays, (await apps.findById("remembers"))?.rememberDeviceDays]).toStrictEqual([365, 0, 0]);
+    expect(value(await admin.apps.update("remembers", { name: "R" })).app.rememberDeviceDays).toBe(0);
+    expect(defaultApp("any").rememberDeviceDays).toBe(30);
+    expect((await apps.findById("default"))?.rememberDeviceDays).toBe(30);
+    // The bootstrap file: DEFAULT_APP described without the field takes the default app's 30, any other app 0.
+    const filed = (apps: object[]) => parseBootstrap(JSON.stringify({ apps: apps.map((a) => ({ appToken: "t".repeat(16), ...a })) }), "", "main").apps.map((a) => a.rememberDeviceDays);
+    expect(filed([{ id: "main" }, { id: "other" }, { id: "main2", rememberDeviceDays: 7 }, { id: "main", rememberDeviceDays: 0 }])).toStrictEqual([30, 0, 7, 0]);
+    expect(() => filed([{ id: "x", rememberDeviceDays: "7" }])).toThrow('apps[0]: "rememberDeviceDays" must be a number');
+    expect(() => filed([{ id: "x", rememberDeviceDays: 366 }])).toThrow("apps[0].rememberDeviceDays must be a whole number of days (0 to 365; 0: off)");
   });
 
   it("deactivation revokes every session; other updates do not", async () => {

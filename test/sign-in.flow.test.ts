@@ -76,6 +76,7 @@ async function world(s: Setup = {}) {
     metadataFields: [],
     passwordPrehash: "none",
     appToken,
+    rememberDeviceDays: 0,
   } satisfies NewApp);
   const account = await accounts.upsert({
     appId: app.id,

@@ -16,8 +16,8 @@ const HELP = `Usage: signin [--url URL] [--token TOKEN] [--json] <command>
 
   apps list
   apps create <id> [--name N] [--two-factor none|phone|google] [--realm R] [--prehash none|md5]
-                   [--jwt-hours H] [--metadata path:fieldName[:required]]...
-  apps update <id> [--name N] [--status S] [--two-factor T] [--realm R] [--jwt-hours H]
+                   [--jwt-hours H] [--remember-device-days D] [--metadata path:fieldName[:required]]...
+  apps update <id> [--name N] [--status S] [--two-factor T] [--realm R] [--jwt-hours H] [--remember-device-days D]
                             prints each field that changed (field: old -> new)
   apps suspend|activate|delete|rotate-token <id>
   users list [--app A] [--page-size N] [--page-token T]
@@ -48,6 +48,7 @@ const OPTIONS = {
   realm: { type: "string" },
   prehash: { type: "string" },
   "jwt-hours": { type: "string" },
+  "remember-device-days": { type: "string" },
   metadata: { type: "string", multiple: true },
   "metadata-json": { type: "string" },
   app: { type: "string" },
@@ -68,8 +69,8 @@ const ACCOUNT: Option[] = ["email", "full-name", "permission", "metadata", "meta
 // Each command's own options: any other is bad usage, never silently ignored. `id`: takes <id> (or <file>).
 const COMMANDS: Record<string, { id?: true; options?: Option[] }> = {
   "apps list": {},
-  "apps create": { id: true, options: ["name", "two-factor", "realm", "prehash", "jwt-hours", "metadata"] },
-  "apps update": { id: true, options: ["name", "status", "two-factor", "realm", "jwt-hours"] },
+  "apps create": { id: true, options: ["name", "two-factor", "realm", "prehash", "jwt-hours", "remember-device-days", "metadata"] },
+  "apps update": { id: true, options: ["name", "status", "two-factor", "realm", "jwt-hours", "remember-device-days"] },
   ...Object.fromEntries(["suspend", "activate", "delete", "rotate-token"].map((v) => [`apps ${v}`, { id: true }])),
   "users list": { options: ["app", "page-size", "page-token"] },
   "users create": { options: ["app", "username", "password", ...ACCOUNT] },
@@ -117,6 +118,7 @@ async function main(argv: string[]): Promise<void> {
     console.log(o.json ? JSON.stringify(toJson(AdminService.method[method].output, msg as never)) : text());
   const id = () => args[2] ?? usage(`${command} needs an id`);
   const hours = whole("jwt-hours", o["jwt-hours"]);
+  const rememberDeviceDays = whole("remember-device-days", o["remember-device-days"]);
   const verb = args[1];
   if (command === "import") {
     return importFile(client, verb ?? usage("import needs a file"), { app: o.app, json: o.json, batch: whole("batch", o.batch) ?? 500 });
@@ -138,7 +140,7 @@ async function main(argv: string[]): Promise<void> {
         return { path, fieldName: fieldName || path, required: required === "required" };
       });
       const res = await client.createApp({
-        app: { id: id(), name: o.name, twoFactor: o["two-factor"], realmAppId: o.realm, passwordPrehash: o.prehash, jwtExpirationHours: hours, metadataFields },
+        app: { id: id(), name: o.name, twoFactor: o["two-factor"], realmAppId: o.realm, passwordPrehash: o.prehash, jwtExpirationHours: hours, rememberDeviceDays, metadataFields },
       });
       return print("createApp", res, () => `created app ${res.app?.id}\napp token (shown once): ${res.appToken}`);
     }
@@ -147,7 +149,7 @@ async function main(argv: string[]): Promise<void> {
     case "apps activate":
     case "apps delete": {
       const status = verb === "update" ? o.status : { suspend: "suspended", activate: "active", delete: "deleted" }[verb as string];
-      const res = await client.updateApp({ id: id(), name: o.name, status, twoFactor: o["two-factor"], realmAppId: o.realm, jwtExpirationHours: hours });
+      const res = await client.updateApp({ id: id(), name: o.name, status, twoFactor: o["two-factor"], realmAppId: o.realm, jwtExpirationHours: hours, rememberDeviceDays });
       return print("updateApp", res, () => [`app ${res.app?.id}: ${res.app?.status}`, ...changes(res.previous, res.app)].join("\n"));
     }
     case "apps rotate-token": {
@@ -228,7 +230,7 @@ async function main(argv: string[]): Promise<void> {
 // What an update changed, one line per field: "  jwtExpirationHours: 24 -> 12".
 function changes(before: App | undefined, after: App | undefined): string[] {
   if (!before || !after) return [];
-  const fields = ["name", "status", "twoFactor", "realmAppId", "jwtExpirationHours"] as const;
+  const fields = ["name", "status", "twoFactor", "realmAppId", "jwtExpirationHours", "rememberDeviceDays"] as const;
   const lines = fields.filter((f) => before[f] !== after[f]).map((f) => `  ${f}: ${before[f]} -> ${after[f]}`);
   return lines.length > 0 ? lines : ["  (nothing changed)"];
 }

@@ -43,8 +43,11 @@ export interface Bootstrap {
 const BASE32 = /^[A-Z2-7]+=*$/;
 const EXPECTED = 'expected an object with a "users" array, an "apps" array, or both';
 
-/** Errors name the entry (users[2]: ...); the caller names the file, which is `source`. */
-export function parseBootstrap(text: string, source = ""): Bootstrap {
+/**
+ * Errors name the entry (users[2]: ...); the caller names the file, which is `source`.
+ * `defaultAppId`: DEFAULT_APP, whose description takes the default app's defaults (remembered devices).
+ */
+export function parseBootstrap(text: string, source = "", defaultAppId?: string): Bootstrap {
   let doc: unknown;
   try {
     doc = JSON.parse(text);
@@ -58,7 +61,7 @@ export function parseBootstrap(text: string, source = ""): Bootstrap {
   if (other !== undefined) throw new BootstrapError(`unknown key "${other}": ${EXPECTED}`);
   if (!Array.isArray(users)) throw new BootstrapError('"users" must be an array');
   if (!Array.isArray(apps)) throw new BootstrapError('"apps" must be an array');
-  return { source, apps: apps.map((a, i) => checkApp(a, `apps[${i}]`)), users: users.map((u, i) => checkUser(u, `users[${i}]`)) };
+  return { source, apps: apps.map((a, i) => checkApp(a, `apps[${i}]`, defaultAppId)), users: users.map((u, i) => checkUser(u, `users[${i}]`)) };
 }
 
 function checker(value: unknown, at: string) {
@@ -74,18 +77,19 @@ function checker(value: unknown, at: string) {
 }
 
 // The JSON types are checked here; the values, and the defaults, are the admin API's (appFromSpec).
-function checkApp(value: unknown, at: string): NewApp {
+function checkApp(value: unknown, at: string, defaultAppId: string | undefined): NewApp {
   const { r, need, optional } = checker(value, at);
   need(typeof r.appToken === "string" && r.appToken.length >= 16, '"appToken" is required (at least 16 characters)');
   for (const key of ["name", "realmAppId", "status", "twoFactor", "passwordPrehash"]) optional(key, "string");
   optional("jwtExpirationHours", "number");
+  optional("rememberDeviceDays", "number");
   need(
     r.metadataFields === undefined ||
       (Array.isArray(r.metadataFields) &&
         r.metadataFields.every((f) => typeof f?.path === "string" && (f.fieldName === undefined || typeof f.fieldName === "string") && (f.required === undefined || typeof f.required === "boolean"))),
     '"metadataFields" must be [{path: "a.b", fieldName, required}]',
   );
-  const app = appFromSpec(r as unknown as AppSpec, r.appToken as string, `${at}.`);
+  const app = appFromSpec(r as unknown as AppSpec, r.appToken as string, `${at}.`, r.id === defaultAppId);
   if (!app.ok) throw new BootstrapError(app.failure.message);
   return app.value;
 }

@@ -1,6 +1,6 @@
 // What an operator may say about an app (admin API, bootstrap file) and the defaults for what they
 // leave out: one rule set, so an app created either way is the same app.
-import { APP_ID_RULE, APP_STATUSES, isAppId, PASSWORD_PREHASHES, TWO_FACTOR_MODES, type NewApp } from "../apps/app.js";
+import { APP_ID_RULE, APP_STATUSES, DEFAULT_APP_REMEMBER_DEVICE_DAYS, isAppId, MAX_REMEMBER_DEVICE_DAYS, PASSWORD_PREHASHES, TWO_FACTOR_MODES, type NewApp } from "../apps/app.js";
 import { metadataPathProblem } from "../apps/metadata-path.js";
 import { ok, type FieldViolation, type Result } from "../failure.js";
 import { invalid } from "./invalid.js";
@@ -15,6 +15,8 @@ export interface AppSpec {
   jwtExpirationHours?: number;
   passwordPrehash?: string;
   metadataFields?: Array<{ path: string; fieldName?: string; required?: boolean }>;
+  /** 0 (the default here): the app's users cannot have a device remembered. */
+  rememberDeviceDays?: number;
 }
 
 const MAX_JWT_HOURS = 24 * 365;
@@ -33,6 +35,8 @@ export function appSpecViolations(spec: Partial<AppSpec>, at = ""): FieldViolati
   check("passwordPrehash", among(spec.passwordPrehash, PASSWORD_PREHASHES), ` must be ${choices(PASSWORD_PREHASHES)}`);
   const hours = spec.jwtExpirationHours;
   check("jwtExpirationHours", hours === undefined || (Number.isInteger(hours) && hours >= 1 && hours <= MAX_JWT_HOURS), ` must be a whole number of hours (1 to ${MAX_JWT_HOURS})`);
+  const days = spec.rememberDeviceDays;
+  check("rememberDeviceDays", days === undefined || (Number.isInteger(days) && days >= 0 && days <= MAX_REMEMBER_DEVICE_DAYS), ` must be a whole number of days (0 to ${MAX_REMEMBER_DEVICE_DAYS}; 0: off)`);
   // The root of the path becomes a JWT claim, so only plain names, and none that reaches a prototype.
   spec.metadataFields?.forEach((f, i) => {
     const problem = metadataPathProblem(f.path);
@@ -41,8 +45,11 @@ export function appSpecViolations(spec: Partial<AppSpec>, at = ""): FieldViolati
   return violations;
 }
 
-/** The app `spec` describes with the defaults filled in, or INVALID_REQUEST naming what is wrong. */
-export function appFromSpec(spec: AppSpec, appToken: string, at = ""): Result<NewApp> {
+/**
+ * The app `spec` describes with the defaults filled in, or INVALID_REQUEST naming what is wrong.
+ * `isDefaultApp`: the spec describes DEFAULT_APP (the bootstrap file may), which remembers devices by default.
+ */
+export function appFromSpec(spec: AppSpec, appToken: string, at = "", isDefaultApp = false): Result<NewApp> {
   // An id is required here (an update names the app elsewhere), so a missing one is checked as "".
   const violations = appSpecViolations({ ...spec, id: spec.id ?? "" }, at);
   if (violations.length > 0) return invalid(violations);
@@ -56,6 +63,7 @@ export function appFromSpec(spec: AppSpec, appToken: string, at = ""): Result<Ne
     jwtExpirationHours: spec.jwtExpirationHours ?? 24,
     passwordPrehash: (spec.passwordPrehash ?? "none") as NewApp["passwordPrehash"],
     metadataFields: (spec.metadataFields ?? []).map((f) => ({ path: f.path, fieldName: f.fieldName || f.path, required: f.required ?? false })),
+    rememberDeviceDays: spec.rememberDeviceDays ?? (isDefaultApp ? DEFAULT_APP_REMEMBER_DEVICE_DAYS : 0),
   });
 }
 

@@ -20,7 +20,7 @@ export interface AppAdminDeps {
 }
 
 /** The fields an update may change; absent ones keep their value. */
-export type AppPatch = Pick<Partial<AppSpec>, "name" | "status" | "twoFactor" | "realmAppId" | "jwtExpirationHours">;
+export type AppPatch = Pick<Partial<AppSpec>, "name" | "status" | "twoFactor" | "realmAppId" | "jwtExpirationHours" | "rememberDeviceDays">;
 
 /** Stores an app and makes sure its RS256 key pair exists, so its users' JWTs can be signed from the start. */
 export async function saveApp(deps: Pick<AppAdminDeps, "apps" | "appKeys">, app: NewApp): Promise<App> {
@@ -70,6 +70,7 @@ export class AppAdmin {
       twoFactor: (patch.twoFactor ?? previous.twoFactor) as App["twoFactor"],
       realmAppId: patch.realmAppId ?? previous.realmAppId,
       jwtExpirationHours: patch.jwtExpirationHours ?? previous.jwtExpirationHours,
+      rememberDeviceDays: patch.rememberDeviceDays ?? previous.rememberDeviceDays,
     });
     return ok({ app, previous });
   }

@@ -38,6 +38,8 @@ export interface App {
   passwordPrehash: PasswordPrehash;
   /** SHA-256 of the app token, as stored (null: no Cosync-style access). */
   tokenHash?: string | null;
+  /** Days a device its users ask to remember skips the second factor (0: never remembered). */
+  rememberDeviceDays: number;
 }
 
 export interface NewApp extends App {
@@ -65,6 +67,13 @@ export function sameTokenHash(a: string, b: string): boolean {
 }
 
 export const DEFAULT_APP_ID = "default";
+/** The longest an app may remember a device: a device credential lives a year (core/devices/device-credential.ts). */
+export const MAX_REMEMBER_DEVICE_DAYS = 365;
+/**
+ * The default app (made by the service, not by an operator) remembers devices for 30 days; other
+ * apps only when their operator says so, and apps stored before the setting existed keep 0.
+ */
+export const DEFAULT_APP_REMEMBER_DEVICE_DAYS = 30;
 
 /** The app the Yeep-style API serves when none is configured: no prehash, TOTP allowed. */
 export function defaultApp(id: string): NewApp {
@@ -78,6 +87,7 @@ export function defaultApp(id: string): NewApp {
     metadataFields: [],
     passwordPrehash: "none",
     appToken: "",
+    rememberDeviceDays: DEFAULT_APP_REMEMBER_DEVICE_DAYS,
   };
 }
 

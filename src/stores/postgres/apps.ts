@@ -12,10 +12,11 @@ interface Row {
   metadata_fields: App["metadataFields"];
   password_prehash: App["passwordPrehash"];
   app_token_hash: string | null;
+  remember_device_days: number;
 }
 
 const COLUMNS =
-  "id, name, status, two_factor, realm_app_id, jwt_expiration_hours, metadata_fields, password_prehash, app_token_hash";
+  "id, name, status, two_factor, realm_app_id, jwt_expiration_hours, metadata_fields, password_prehash, app_token_hash, remember_device_days";
 
 export class PostgresAppStore implements AppStore {
   constructor(private readonly db: Queryable) {}
@@ -37,14 +38,15 @@ export class PostgresAppStore implements AppStore {
   async upsert(app: NewApp): Promise<App> {
     const rows = await this.db.query<Row>(
       `INSERT INTO apps (id, name, status, app_token_hash, two_factor, realm_app_id, jwt_expiration_hours,
-                         metadata_fields, password_prehash)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+                         metadata_fields, password_prehash, remember_device_days)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
        ON CONFLICT (id) DO UPDATE SET
          name = EXCLUDED.name, status = EXCLUDED.status,
          app_token_hash = COALESCE(EXCLUDED.app_token_hash, apps.app_token_hash),
          two_factor = EXCLUDED.two_factor, realm_app_id = EXCLUDED.realm_app_id,
          jwt_expiration_hours = EXCLUDED.jwt_expiration_hours, metadata_fields = EXCLUDED.metadata_fields,
-         password_prehash = EXCLUDED.password_prehash, updated_at = now()
+         password_prehash = EXCLUDED.password_prehash, remember_device_days = EXCLUDED.remember_device_days,
+         updated_at = now()
        RETURNING ${COLUMNS}`,
       [
         app.id,
@@ -57,6 +59,7 @@ export class PostgresAppStore implements AppStore {
         app.jwtExpirationHours,
         JSON.stringify(app.metadataFields),
         app.passwordPrehash,
+        app.rememberDeviceDays,
       ],
     );
     return toApp(rows[0]!);
@@ -74,5 +77,6 @@ function toApp(r: Row): App {
     metadataFields: r.metadata_fields,
     passwordPrehash: r.password_prehash,
     tokenHash: r.app_token_hash,
+    rememberDeviceDays: r.remember_device_days,
   };
 }

@@ -60,6 +60,10 @@ const MIGRATIONS: string[] = [
      revoked_at_ms bigint NOT NULL,
      except_id text
    );`,
+  // Remember-this-device period per app (core/devices/remembered-devices.ts). A migration cannot tell
+  // which row is DEFAULT_APP, so existing apps keep the feature off until an operator turns it on.
+  `ALTER TABLE apps ADD COLUMN remember_device_days integer NOT NULL DEFAULT 0
+     CHECK (remember_device_days BETWEEN 0 AND 365);`,
 ];
 
 export async function migrate(db: Database): Promise<number> {

@@ -65,7 +65,7 @@ const CALLS: {
   createApp: (req) => ({ target: adminTarget({ app: req.app?.id }) }),
   updateApp: (req) => ({
     target: adminTarget({ app: req.id }),
-    detail: { fields: fieldsSet({ name: req.name, status: req.status, twoFactor: req.twoFactor, realmAppId: req.realmAppId, jwtExpirationHours: req.jwtExpirationHours }, true) },
+    detail: { fields: fieldsSet({ name: req.name, status: req.status, twoFactor: req.twoFactor, realmAppId: req.realmAppId, jwtExpirationHours: req.jwtExpirationHours, rememberDeviceDays: req.rememberDeviceDays }, true) },
   }),
   listApps: () => ({ target: {} }),
   rotateAppToken: (req) => ({ target: adminTarget({ app: req.id }) }),
@@ -124,8 +124,8 @@ export function adminService(admin: AdminDeps): ServiceImpl<typeof AdminService>
       return { app: appMessage(created.app), appToken: created.appToken };
     },
 
-    async updateApp({ id, name, status, twoFactor, realmAppId, jwtExpirationHours }) {
-      const { app, previous } = unwrap(await apps.update(id, { name, status, twoFactor, realmAppId, jwtExpirationHours }));
+    async updateApp({ id, name, status, twoFactor, realmAppId, jwtExpirationHours, rememberDeviceDays }) {
+      const { app, previous } = unwrap(await apps.update(id, { name, status, twoFactor, realmAppId, jwtExpirationHours, rememberDeviceDays }));
       return { app: appMessage(app), previous: appMessage(previous) };
     },
 
@@ -243,6 +243,8 @@ function appSpec(a: AppMessage): AppSpec {
     jwtExpirationHours: given(a.jwtExpirationHours),
     passwordPrehash: given(a.passwordPrehash),
     metadataFields: a.metadataFields.map((f) => ({ path: f.path, fieldName: given(f.fieldName), required: f.required })),
+    // 0 (proto3's "absent") is also the default: off.
+    rememberDeviceDays: given(a.rememberDeviceDays),
   };
 }
 
@@ -256,6 +258,7 @@ function appMessage(a: App): MessageInitShape<typeof AppSchema> {
     jwtExpirationHours: a.jwtExpirationHours,
     passwordPrehash: a.passwordPrehash,
     metadataFields: a.metadataFields,
+    rememberDeviceDays: a.rememberDeviceDays,
   };
 }
 
