@@ -92,6 +92,26 @@ describe.each(ephemeralBackends)("EphemeralStore contract: %s", (_name, make) =>
     await c.expire(50, "count");
     expect(await c.store.increment("count", 60_000)).toBe(1);
   });
+
+  it("replace sets only an existing key: a deleted key is never brought back", async () => {
+    expect(await c.store.replace("absent", "x", 60_000)).toBe(false);
+    expect(await c.store.get("absent")).toBeNull();
+    await c.store.set("present", "1", 60_000);
+    expect(await c.store.replace("present", "2", 60_000)).toBe(true);
+    expect(await c.store.get("present")).toBe("2");
+  });
+
+  it("member sets: each member ends at its own time, the set is capped (those ending first go), members can be removed", async () => {
+    const now = 1_000_000;
+    await c.store.addMember("set", "early", now + 10, now, 3);
+    await c.store.addMember("set", "late", now + 60_000, now, 3);
+    expect((await c.store.members("set", now)).sort()).toStrictEqual(["early", "late"]);
+    expect(await c.store.members("set", now + 10)).toStrictEqual(["late"]);
+    for (const [m, end] of [["a", 20_000], ["b", 30_000], ["c", 40_000]] as const) await c.store.addMember("set", m, now + end, now, 3);
+    expect((await c.store.members("set", now)).sort()).toStrictEqual(["b", "c", "late"]);
+    await c.store.removeMember("set", "late");
+    expect((await c.store.members("set", now)).sort()).toStrictEqual(["b", "c"]);
+  });
 });
 
 describe("RedisEphemeralStore: key prefixes isolate deployments", () => {

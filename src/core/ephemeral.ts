@@ -18,6 +18,17 @@ export interface EphemeralStore {
   list(key: string): Promise<string[]>;
   /** Adds one and returns the new count; the TTL is set when the counter is created. */
   increment(key: string, ttlMs: number): Promise<number>;
+  /** Sets `value` only when `key` exists (never brings a deleted key back); false when it does not. */
+  replace(key: string, value: string, ttlMs: number): Promise<boolean>;
+  /**
+   * Adds `member` to the set at `key`, each member with its own end (`endsAtMs`, in the caller's
+   * clock, as `nowMs`): members ended by `nowMs` are dropped, and when the set holds more than `max`,
+   * those ending first. The key lives as long as its last member.
+   */
+  addMember(key: string, member: string, endsAtMs: number, nowMs: number, max: number): Promise<void>;
+  /** The members not ended at `nowMs`. */
+  members(key: string, nowMs: number): Promise<string[]>;
+  removeMember(key: string, member: string): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -61,9 +61,43 @@ export class MemoryEphemeralStore implements EphemeralStore {
     return n;
   }
 
+  async replace(key: string, value: string, ttlMs: number): Promise<boolean> {
+    if (!this.live(key)) return false;
+    await this.set(key, value, ttlMs);
+    return true;
+  }
+
+  async addMember(key: string, member: string, endsAtMs: number, nowMs: number, max: number): Promise<void> {
+    const set = this.memberEnds(key, nowMs);
+    set[member] = endsAtMs;
+    // Over the cap, those ending first go (as the Redis store's sorted set does).
+    const kept = Object.entries(set).sort(([, a], [, b]) => b - a).slice(0, max);
+    const last = Math.max(...kept.map(([, end]) => end));
+    this.entries.set(key, { value: JSON.stringify(Object.fromEntries(kept)), expiresAt: this.clock.now() + Math.max(1, last - nowMs) });
+  }
+
+  async members(key: string, nowMs: number): Promise<string[]> {
+    return Object.keys(this.memberEnds(key, nowMs));
+  }
+
+  async removeMember(key: string, member: string): Promise<void> {
+    const entry = this.live(key);
+    if (!entry) return;
+    const set = JSON.parse(entry.value) as Record<string, number>;
+    delete set[member];
+    entry.value = JSON.stringify(set);
+  }
+
   async close(): Promise<void> {
     clearInterval(this.sweeper);
     this.entries.clear();
+  }
+
+  /** The set's members with their ends, those ended by `nowMs` left out. */
+  private memberEnds(key: string, nowMs: number): Record<string, number> {
+    const entry = this.live(key);
+    const set = entry ? (JSON.parse(entry.value) as Record<string, number>) : {};
+    return Object.fromEntries(Object.entries(set).filter(([, end]) => end > nowMs));
   }
 
   private live(key: string): Entry | undefined {

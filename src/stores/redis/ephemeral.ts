@@ -23,7 +23,19 @@ redis.call('LTRIM', KEYS[1], 0, tonumber(ARGV[2]) - 1)
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
 return 1`;
 
+// A member with its own end (the score), in one step: ended members out, the set capped (those
+// ending first go), the key kept as long as its last member. ARGV: member, end, now, max.
+const ADD_MEMBER = `
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[3])
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+local over = redis.call('ZCARD', KEYS[1]) - tonumber(ARGV[4])
+if over > 0 then redis.call('ZREMRANGEBYRANK', KEYS[1], 0, over - 1) end
+local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+redis.call('PEXPIRE', KEYS[1], math.max(1, math.ceil(tonumber(last[2]) - tonumber(ARGV[3]))))
+return 1`;
+
 type RedisWithAdvance = RedisClient & {
+  addMember(key: string, member: string, endsAtMs: number, nowMs: number, max: number): Promise<number>;
   advance(key: string, value: number, ttlMs: number): Promise<number>;
   increment(key: string, ttlMs: number): Promise<number>;
   pushCapped(key: string, value: string, max: number, ttlMs: number): Promise<number>;
@@ -50,6 +62,7 @@ export class RedisEphemeralStore implements EphemeralStore {
     this.redis.defineCommand("advance", { numberOfKeys: 1, lua: ADVANCE });
     this.redis.defineCommand("increment", { numberOfKeys: 1, lua: INCREMENT });
     this.redis.defineCommand("pushCapped", { numberOfKeys: 1, lua: PUSH_CAPPED });
+    this.redis.defineCommand("addMember", { numberOfKeys: 1, lua: ADD_MEMBER });
   }
 
   /** The connection (keys prefixed), shared with the rate limiters. */
@@ -87,6 +100,22 @@ export class RedisEphemeralStore implements EphemeralStore {
 
   increment(key: string, ttlMs: number): Promise<number> {
     return guard(this.redis.increment(key, ms(ttlMs)));
+  }
+
+  async replace(key: string, value: string, ttlMs: number): Promise<boolean> {
+    return (await guard(this.redis.set(key, value, "PX", ms(ttlMs), "XX"))) === "OK";
+  }
+
+  async addMember(key: string, member: string, endsAtMs: number, nowMs: number, max: number): Promise<void> {
+    await guard(this.redis.addMember(key, member, endsAtMs, nowMs, max));
+  }
+
+  members(key: string, nowMs: number): Promise<string[]> {
+    return guard(this.redis.zrangebyscore(key, `(${nowMs}`, "+inf"));
+  }
+
+  async removeMember(key: string, member: string): Promise<void> {
+    await guard(this.redis.zrem(key, member));
   }
 
   /** True while connected (for readiness). */
