@@ -39,6 +39,8 @@ export interface Config {
   /** SIGNIN_MASTER_KEY_PREVIOUS: opens values the previous master key sealed, re-sealed at start. */
   masterKeyPrevious: string | null;
   sms: { webhookUrl: string | null; webhookSecret: string | null; devLogCodes: boolean };
+  /** NOTIFY_WEBHOOK_URL / _SECRET: where sign-ins from new devices are POSTed (both or neither). */
+  notify: { webhookUrl: string; webhookSecret: string } | null;
   trustedProxies: string[];
   shutdownGraceSeconds: number;
   adminToken: string | null;
@@ -85,6 +87,8 @@ export const ENV_VARS: Array<[name: string, fallback: string, meaning: string]> 
   ["SMS_WEBHOOK_URL", "", "URL receiving {to, code, appId, purpose} to send SMS; unset = development sender (logs)."],
   ["SMS_WEBHOOK_SECRET", "", "HMAC-SHA256 key signing webhook requests (required with SMS_WEBHOOK_URL)."],
   ["SMS_DEV_LOG_CODES", "false", "true: the development sender logs the codes themselves (never in production)."],
+  ["NOTIFY_WEBHOOK_URL", "", "URL receiving {event, appId, accountId, ip, userAgent, at} (POST, JSON) for each sign-in from a new device (`sign_in.new_device`); unset = audited only. Needs NOTIFY_WEBHOOK_SECRET."],
+  ["NOTIFY_WEBHOOK_SECRET", "", "HMAC-SHA256 key signing NOTIFY_WEBHOOK_URL requests (X-Signin-Timestamp, X-Signin-Signature, as the SMS webhook); needs NOTIFY_WEBHOOK_URL."],
   ["CORS_ORIGINS", "", "Comma-separated origins (https://app.example.com) allowed to call from browsers, with credentials."],
   ["ADMIN_TOKEN", "", "Bearer token of the AdminService (32+ characters); unset = no admin API at all."],
   ["METRICS_PORT", "", "Port of a separate listener serving GET /metrics (Prometheus) on METRICS_HOST (0 = any free port); with CLUSTER_WORKERS the primary serves it for all workers. Unset = no metrics listener."],
@@ -190,6 +194,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (webhookUrl && !/^https?:\/\//.test(webhookUrl)) throw new ConfigError("SMS_WEBHOOK_URL must be an http(s) URL");
   const webhookSecret = str("SMS_WEBHOOK_SECRET") || null;
   if (webhookUrl && !webhookSecret) throw new ConfigError("SMS_WEBHOOK_SECRET is required with SMS_WEBHOOK_URL");
+  const notifyUrl = str("NOTIFY_WEBHOOK_URL") || null;
+  const notifySecret = str("NOTIFY_WEBHOOK_SECRET") || null;
+  if (notifyUrl && !URL.canParse(notifyUrl)) throw new ConfigError("NOTIFY_WEBHOOK_URL is not a URL");
+  if (notifyUrl && !/^https?:$/.test(new URL(notifyUrl).protocol)) throw new ConfigError("NOTIFY_WEBHOOK_URL must be an http(s) URL");
+  if (notifyUrl && !notifySecret) throw new ConfigError("NOTIFY_WEBHOOK_SECRET is required with NOTIFY_WEBHOOK_URL (it signs the requests)");
+  if (notifySecret && !notifyUrl) throw new ConfigError("NOTIFY_WEBHOOK_URL is required with NOTIFY_WEBHOOK_SECRET (where to send sign-ins from new devices)");
   const rate = (name: string) => {
     const m = /^(\d+)\/(\d+)$/.exec(str(name));
     if (!m || Number(m[1]) < 1 || Number(m[2]) < 1) throw new ConfigError(`${name} must be N/SECONDS with N, SECONDS >= 1, got "${str(name)}"`);
@@ -243,6 +253,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     masterKey,
     masterKeyPrevious,
     sms: { webhookUrl, webhookSecret, devLogCodes: bool("SMS_DEV_LOG_CODES") },
+    notify: notifyUrl && notifySecret ? { webhookUrl: notifyUrl, webhookSecret: notifySecret } : null,
     host,
     port: int("PORT", 0, 65535),
     tls: cert ? { cert, key } : null,

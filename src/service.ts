@@ -31,6 +31,7 @@ import { resealAtStart } from "./core/secrets/reseal.js";
 import { Sealer } from "./core/secrets/sealer.js";
 import { DevelopmentSmsSender } from "./integrations/sms/development.js";
 import { WebhookSmsSender } from "./integrations/sms/webhook.js";
+import { WebhookNewDeviceNotifier } from "./integrations/notify/webhook.js";
 import { Metrics } from "./observability/metrics.js";
 import { CachedAccountStore } from "./stores/cached-accounts.js";
 import { CachedAppStore } from "./stores/cached-apps.js";
@@ -141,7 +142,8 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
     }
 
     const cookie = cookiePolicy(config.cookieSecure);
-    const signIn = new SignIn({ apps, accounts, hasher, totp, limits, challenges, sms, audit, log });
+    const newDevice = config.notify && new WebhookNewDeviceNotifier(config.notify.webhookUrl, config.notify.webhookSecret, clock, log);
+    const signIn = new SignIn({ apps, accounts, hasher, totp, limits, challenges, sms, audit, log, devices, newDevice });
     const impls = implementations({
       accounts,
       apps,

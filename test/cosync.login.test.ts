@@ -28,7 +28,8 @@ describe("Cosync-style login", () => {
   it("answers exactly {jwt, access-token}; the jwt verifies against the JWKS endpoint with aud, exp, kid and metadata", async () => {
     const res = await login(WILE.handle, WILE.password);
     expect(res.status).toBe(200);
-    expect(Object.keys(res.json).sort()).toStrictEqual(["access-token", "jwt"]);
+    // device-token: ours (issue 16, the device credential to send back as deviceToken); clients ignore extra keys.
+    expect(Object.keys(res.json).sort()).toStrictEqual(["access-token", "device-token", "jwt"]);
     const jwks = createRemoteJWKSet(new URL(`${svc.url}/.well-known/jwks.json`));
     const { payload, protectedHeader } = await jwtVerify(res.json.jwt, jwks, {
       algorithms: ["RS256"],
@@ -54,7 +55,7 @@ describe("Cosync-style login", () => {
       body: new URLSearchParams({ handle: WILE.handle, password: md5(WILE.password) }).toString(),
     });
     expect(res.status).toBe(200);
-    expect(Object.keys((await res.json()) as object).sort()).toStrictEqual(["access-token", "jwt"]);
+    expect(Object.keys((await res.json()) as object).sort()).toStrictEqual(["access-token", "device-token", "jwt"]);
   });
 
   it.each([
@@ -100,7 +101,7 @@ describe("Cosync-style login", () => {
       const code = await totpNow();
       const done = await cosync(svc.url, "loginComplete", { loginToken, code }, acme);
       expect(done.status).toBe(200);
-      expect(Object.keys(done.json).sort()).toStrictEqual(["access-token", "jwt"]);
+      expect(Object.keys(done.json).sort()).toStrictEqual(["access-token", "device-token", "jwt"]);
       expect(decodeJwt(done.json.jwt).sub).toBe(RR.handle);
 
       // The token is spent, and the TOTP code cannot be used again with a new one.

@@ -95,9 +95,10 @@ describe("bearer tokens", () => {
   });
   afterAll(() => svc?.close());
 
-  it("issueToken answers {ok, token, expiresAt} with expiresAt equal to the token's exp (15 min)", async () => {
+  it("issueToken answers {ok, token, expiresAt, deviceToken} with expiresAt equal to the token's exp (15 min)", async () => {
     const res = await post(`${svc.url}/api/session.issueToken`, credentials);
-    expect(Object.keys(res.json).sort()).toStrictEqual(["expiresAt", "ok", "token"]);
+    // deviceToken: ours (issue 16, the device credential to send back); Yeep clients ignore extra keys.
+    expect(Object.keys(res.json).sort()).toStrictEqual(["deviceToken", "expiresAt", "ok", "token"]);
     const payload = JSON.parse(Buffer.from(res.json.token.split(".")[1], "base64url").toString());
     expect(new Date(res.json.expiresAt).getTime()).toBe(payload.exp * 1000);
     expect(payload.exp - payload.iat).toBe(15 * 60);

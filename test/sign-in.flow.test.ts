@@ -10,6 +10,7 @@ import type { Account } from "../src/core/accounts/account.js";
 import { checkApp, type ActiveApp, type AppStatus, type NewApp, type TwoFactorMode } from "../src/core/apps/app.js";
 import type { AuditEvent } from "../src/core/audit.js";
 import { ManualClock } from "../src/core/clock.js";
+import { DeviceCredentials } from "../src/core/devices/device-credential.js";
 import { fail, ok, type Result } from "../src/core/failure.js";
 import { SignInLimits } from "../src/core/limits/sign-in-limits.js";
 import { Challenges } from "../src/core/otp/challenges.js";
@@ -101,6 +102,7 @@ async function world(s: Setup = {}) {
     sms: { send: async (m) => void sent.push(m) },
     audit: { record: (_ctx, e) => void events.push(e) },
     log: silent,
+    devices: new DeviceCredentials(randomBytes(32), clock),
   });
   const issued: string[] = [];
   const issue: Issue<string> = async (a) => (issued.push(a.id), ok(async () => `credentials of ${a.id}`));
@@ -122,7 +124,8 @@ async function world(s: Setup = {}) {
   };
   const complete = async (token: string, c: string, with_: Issue<string> = issue) =>
     signIn.complete({ ctx, app: await active(), loginToken: token, code: c }, with_);
-  const trail = () => events.map((e) => [e.event, e.reason ?? null]);
+  // Every success here is a new device's (no device credential presented): test/devices.known-device.test.ts covers that event.
+  const trail = () => events.filter((e) => e.event !== "sign_in.new_device").map((e) => [e.event, e.reason ?? null]);
   return { app, appToken, account, accounts, signIn, issue, issued, byId, active, code, loginToken, complete, trail, events, sent, clock, ctx };
 }
 
@@ -255,7 +258,7 @@ describe("a login token and its code (Cosync-style)", () => {
     const right = await w.code();
     expect(await w.complete(token, right)).toStrictEqual({
       ok: true,
-      value: { status: "signed_in", account: expect.objectContaining({ id: w.account.id }), credentials: `credentials of ${w.account.id}` },
+      value: { status: "signed_in", account: expect.objectContaining({ id: w.account.id }), credentials: `credentials of ${w.account.id}`, deviceToken: expect.stringMatching(/^dv1\./) },
     });
     expect(reasonOf(await w.complete(token, right))).toBe("INVALID_LOGIN_TOKEN");
     expect(reasonOf(await w.complete(await w.loginToken(), right))).toBe("INVALID_SECOND_FACTOR");

@@ -11,6 +11,8 @@ export interface AuditEvent {
     | "sign_in.failure"
     | "sign_in.blocked"
     | "sign_in.busy"
+    // A success that presented no genuine device credential for its account (also notified, NOTIFY_WEBHOOK_URL).
+    | "sign_in.new_device"
     | "second_factor.required"
     | "second_factor.failure"
     | "login_token.invalid"
@@ -32,7 +34,14 @@ export interface Audit {
 }
 
 export function loggerAudit(log: Logger): Audit {
-  return { record: (ctx, e) => log.info({ audit: true, ...e, ...ctx }, e.event) };
+  return { record: (ctx, e) => log.info({ audit: true, ...e, ...recorded(ctx) }, e.event) };
+}
+
+/** Who asked, as recorded: never the device credential the caller presented (a bearer secret). */
+function recorded(ctx: RequestContext): RequestContext {
+  if (ctx.deviceToken === undefined) return ctx;
+  const { deviceToken: _, ...rest } = ctx;
+  return rest;
 }
 
 export interface StoredAuditEvent extends AuditEvent, RequestContext {
@@ -55,7 +64,7 @@ export class RecentAudit implements Audit {
   record(ctx: RequestContext, e: AuditEvent): void {
     this.inner.record(ctx, e);
     if (!e.accountId) return;
-    const stored: StoredAuditEvent = { time: new Date(this.clock.now()).toISOString(), ...e, ...ctx };
+    const stored: StoredAuditEvent = { time: new Date(this.clock.now()).toISOString(), ...e, ...recorded(ctx) };
     // Not awaited: the decision is already logged; a store failure must not fail the request.
     this.store.pushCapped(recentKey(e.accountId), JSON.stringify(stored), RECENT_PER_ACCOUNT, RECENT_TTL_MS).catch((err: Error) =>
       this.log.warn({ err: err.message }, "could not keep the audit event for the account"),

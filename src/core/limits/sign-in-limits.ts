@@ -3,6 +3,8 @@
 // (normalised), not the account id, so a blocked answer looks the same for accounts that do not
 // exist. The per-account limit across IPs is a progressive delay capped so that at most
 // `accountFailures.points` attempts fit in its window (NIST 800-63B 5.2.2) without a hard lock.
+// A known device (OWASP device cookies) is not held by the account's limits that others filled:
+// it has a small failure budget of its own instead, and once that is spent it is limited like anyone.
 import { failureOf, type Failure } from "../failure.js";
 import type { Logger } from "../logger.js";
 import type { Limiter, LimiterFactory, LimiterState, Rate } from "./limiter.js";
@@ -30,19 +32,31 @@ export interface Subject {
   appId: string;
   /** The normalised login (username, email or handle). */
   login: string;
+  /**
+   * The device id of a genuine device credential issued for this app and login: the attempt is
+   * counted in that device's budget instead of the account's (per-IP limits still apply).
+   */
+  device?: string;
 }
 
 export type Limited = { limited: true; limiter: string; retryAfterSeconds: number };
 /**
  * Allowed, with the attempt reserved (see `check`). `suspect` when the IP or the account has
  * earlier failures (hashing gets low priority), `clean` when the account had no failure state.
+ * `knownDevice`: reserved in the device's budget, not the account's.
  */
-export type Allowed = { limited: false; suspect: boolean; clean: boolean; tries: number };
+export type Allowed = { limited: false; suspect: boolean; clean: boolean; tries: number; knownDevice: boolean };
 export type Decision = Allowed | Limited;
 /** For counters without a password check behind them (second-factor codes, SMS sends). */
 export type Verdict = Limited | { limited: false };
 
 const limited = (limiter: string, ms: number): Limited => ({ limiter, limited: true, retryAfterSeconds: Math.max(1, Math.ceil(ms / 1000)) });
+
+/**
+ * A known device's own budget: this many failures per window, then its credential no longer
+ * exempts it from the account's limits (until the window ends or it signs in).
+ */
+export const DEVICE_FAILURES: Rate = { points: 5, seconds: 3600 };
 
 /** A reservation that could not be given back stays counted as a failure: logged, not fatal. */
 export const unreleasedReservation = (log: Logger) => (err: unknown) => log.warn({ err }, "limit reservation not released");
@@ -58,6 +72,7 @@ export class SignInLimits {
   private readonly accountIpBlocks: Limiter;
   private readonly accountFailures: Limiter;
   private readonly accountDelay: Limiter;
+  private readonly deviceFailures: Limiter;
   private readonly secondFactor: Limiter;
   private readonly secondFactorBlocks: Limiter;
   private readonly smsAccount: Limiter;
@@ -78,6 +93,7 @@ export class SignInLimits {
     this.accountFailures = rate("acct-fail", config.accountFailures);
     // One attempt per delay: the first to take the slot goes, the others wait until it expires.
     this.accountDelay = make({ name: "acct-delay", points: 1, durationSeconds: 1 });
+    this.deviceFailures = rate("device-fail", DEVICE_FAILURES);
     this.secondFactor = rate("2fa-fail", config.secondFactorFailures);
     this.secondFactorBlocks = make({ name: "2fa-blocks", points: 1_000_000, durationSeconds: 24 * 3600 });
     this.smsAccount = rate("sms-acct", config.smsPerAccount);
@@ -89,40 +105,70 @@ export class SignInLimits {
 
   /**
    * Before any password work: counts the request against app and IP, and reserves the attempt as
-   * a failure of the IP, the account and the pair, so that attempts running at the same time (on
-   * any instance) count against each other: no more are hashed than the limits allow, however
-   * many arrive at once. A refused attempt counts nowhere (the limiters do not count what they
-   * refuse; a reservation granted by one is given back); `recordPassword` settles the others.
+   * a failure of the IP, the account and the pair (a known device: of the IP and the device), so
+   * that attempts running at the same time (on any instance) count against each other: no more
+   * are hashed than the limits allow, however many arrive at once. A refused attempt counts
+   * nowhere (the limiters do not count what they refuse; a reservation granted by one is given
+   * back); `recordPassword` settles the others. One round trip; two for a device whose budget is
+   * spent (its attempt then goes through the account's limits as if it presented nothing).
    */
   async check(s: Subject): Promise<Decision> {
-    const acct = accountKey(s);
-    const reservations = this.reservations(s);
-    const [app, ip, delay, ...reserved] = await Promise.all([
-      this.app.consume(s.appId),
-      this.ipRequests.consume(s.ip),
-      this.accountDelay.get(acct),
-      ...reservations.map(([limiter, key]) => limiter.consume(key)),
+    const dev = s.device === undefined ? null : deviceKey(s);
+    const [[app, ip, ipFail, device], early] = await Promise.all([
+      Promise.all([
+        this.app.consume(s.appId),
+        this.ipRequests.consume(s.ip),
+        this.ipFailures.consume(s.ip),
+        dev === null ? null : this.deviceFailures.consume(dev),
+      ]),
+      dev === null ? this.accountState(s) : null,
     ]);
-    const [ipFail, tries, total] = reserved as [LimiterResult, LimiterResult, LimiterResult];
-    const refusal =
+    const known = device !== null && !device.limited;
+    const clientRefusal =
       (app.limited && limited("app", app.msBeforeNext)) ||
       (ip.limited && limited("ip", ip.msBeforeNext)) ||
-      (ipFail.limited && limited("ip-failures", ipFail.msBeforeNext)) ||
+      (ipFail.limited && limited("ip-failures", ipFail.msBeforeNext));
+    // Without a device the account's counts were reserved in the first trip (given back below if refused).
+    const account = early ?? (known || clientRefusal ? null : await this.accountState(s));
+    const refusal = clientRefusal || (account && (await this.accountRefusal(s, account)));
+    if (refusal) {
+      const held: Array<[Limiter, string, LimiterResult | null]> = [
+        [this.ipFailures, s.ip, ipFail],
+        [this.deviceFailures, dev!, known ? device : null],
+        [this.accountIpFailures, pairKey(s), account?.tries ?? null],
+        [this.accountFailures, accountKey(s), account?.total ?? null],
+      ];
+      const givenBack = held.filter(([, , r]) => r && !r.limited);
+      // The app is charged only for requests its clients' own limits let through: one client
+      // refused by them cannot spend the whole app's budget (the point goes back in this same trip).
+      if (!app.limited) givenBack.push([this.app, s.appId, null]);
+      await Promise.all(givenBack.map(([limiter, key]) => limiter.reward(key)));
+      return refusal;
+    }
+    if (known) return { limited: false, suspect: ipFail.consumed > 1 || device.consumed > 1, clean: device.consumed === 1, tries: device.consumed, knownDevice: true };
+    const { delay, tries, total } = account!;
+    const suspect = ipFail.consumed > 1 || total.consumed > 1;
+    return { limited: false, suspect, clean: tries.consumed === 1 && total.consumed === 1 && !delay, tries: tries.consumed, knownDevice: false };
+  }
+
+  /** The account's delay, and the attempt reserved in the pair's and the account's counts. */
+  private async accountState(s: Subject): Promise<AccountState> {
+    const [delay, tries, total] = await Promise.all([
+      this.accountDelay.get(accountKey(s)),
+      this.accountIpFailures.consume(pairKey(s)),
+      this.accountFailures.consume(accountKey(s)),
+    ]);
+    return { delay, tries, total };
+  }
+
+  private async accountRefusal(s: Subject, { delay, tries, total }: AccountState): Promise<Limited | false> {
+    return (
       // Over by one: full of attempts still in flight (the last failure blocks the pair), try again soon.
       (tries.limited && limited("account-ip", tries.consumed > this.accountIpFailures.points + 1 ? tries.msBeforeNext : 1000)) ||
       (delay && delay.msBeforeNext > 0 && limited("account-delay", delay.msBeforeNext)) ||
       (total.limited && limited("account", total.msBeforeNext)) ||
-      (await this.takeDelaySlot(acct, total.consumed));
-    if (refusal) {
-      const givenBack = reservations.filter((_, i) => !reserved[i]!.limited);
-      // The app is charged only for requests its clients' own limits let through: one client
-      // refused by them cannot spend the whole app's budget (the point goes back in this same trip).
-      if (!app.limited) givenBack.push([this.app, s.appId]);
-      await Promise.all(givenBack.map(([limiter, key]) => limiter.reward(key)));
-      return refusal;
-    }
-    const suspect = ipFail.consumed > 1 || total.consumed > 1;
-    return { limited: false, suspect, clean: tries.consumed === 1 && total.consumed === 1 && !delay, tries: tries.consumed };
+      (await this.takeDelaySlot(accountKey(s), total.consumed))
+    );
   }
 
   /** Past `accountDelayAfter` failures, one attempt per delay (1 s, doubling, capped). */
@@ -134,12 +180,13 @@ export class SignInLimits {
   }
 
   /** Takes back what `check` reserved, for an attempt whose password was not checked after all. */
-  async release(s: Subject): Promise<void> {
-    await Promise.all(this.reservations(s).map(([limiter, key]) => limiter.reward(key)));
+  async release(s: Subject, checked?: Allowed): Promise<void> {
+    await Promise.all(this.reservations(s, checked?.knownDevice ?? false).map(([limiter, key]) => limiter.reward(key)));
   }
 
-  /** The counters an attempt is reserved in, as failures: the IP's, the pair's, the account's. */
-  private reservations(s: Subject): Array<[Limiter, string]> {
+  /** The counters an attempt is reserved in, as failures: the IP's, the pair's, the account's (or the IP's and the device's). */
+  private reservations(s: Subject, knownDevice: boolean): Array<[Limiter, string]> {
+    if (knownDevice) return [[this.ipFailures, s.ip], [this.deviceFailures, deviceKey(s)]];
     return [
       [this.ipFailures, s.ip],
       [this.accountIpFailures, pairKey(s)],
@@ -150,9 +197,14 @@ export class SignInLimits {
   /**
    * After the password was checked (unknown accounts count as wrong passwords). A failure was
    * counted by `check` already; a success resets the account's failure state and gives the IP
-   * its point back.
+   * its point back. A known device's success resets only its own budget: others' failures keep
+   * the account limited for them.
    */
   async recordPassword(s: Subject, success: boolean, checked: Allowed): Promise<void> {
+    if (checked.knownDevice) {
+      if (success) await Promise.all([this.ipFailures.reward(s.ip), this.deviceFailures.delete(deviceKey(s))]);
+      return;
+    }
     const acct = accountKey(s);
     const pair = pairKey(s);
     if (success) {
@@ -238,5 +290,12 @@ export type SecondFactorVerdict = Limited | { limited: false; tries: number };
 /** What an SMS code is for: a sign-in, or verifying a number the user typed. */
 export type SmsPurpose = "login" | "verify-phone";
 
+interface AccountState {
+  delay: LimiterState | null;
+  tries: LimiterResult;
+  total: LimiterResult;
+}
+
 const accountKey = (s: Subject) => `${s.appId}|${s.login}`;
+const deviceKey = (s: Subject) => `${accountKey(s)}|${s.device}`;
 const pairKey = (s: Subject) => `${accountKey(s)}|${s.ip}`;

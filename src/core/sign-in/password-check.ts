@@ -1,8 +1,11 @@
 // The first factor: the account behind a login and password in an active app, within the
 // limits (checked before any argon2 work) and at the same cost whether the account exists or
-// not. It reports what it found or why not; the sign-in flow decides and audits.
+// not. It reports what it found or why not; the sign-in flow decides and audits. A genuine
+// device credential for the same app and login makes the attempt a known device's (its own
+// failure budget instead of the account's limits, see core/limits/sign-in-limits.ts).
 import { loginKey, type Account, type AccountStore } from "../accounts/account.js";
 import { checkApp, type ActiveApp, type App } from "../apps/app.js";
+import type { DeviceCredential } from "../devices/device-credential.js";
 import { failureOf } from "../failure.js";
 import { tooMany, type Allowed, type Decision, type SignInLimits, type Subject } from "../limits/sign-in-limits.js";
 import type { Logger } from "../logger.js";
@@ -37,32 +40,37 @@ export class PasswordCheck {
     private readonly unreleased: (err: unknown) => void,
   ) {}
 
-  async check(a: PasswordAttempt): Promise<Checked<{ app: ActiveApp; account: Account }>> {
+  /** `device`: the credential the caller presented, opened (genuine and unexpired) or null. */
+  async check(a: PasswordAttempt, device: DeviceCredential | null = null): Promise<Checked<{ app: ActiveApp; account: Account }>> {
     const subject: Subject = { ip: a.ctx.ip, appId: a.app.id, login: loginKey(a.login) };
+    if (device && device.appId === subject.appId && device.login === subject.login) subject.device = device.deviceId;
     const [app, decision] = "lookup" in a.app ? await this.lookUp(a.app.lookup, subject) : [passed(a.app), await this.limits.check(subject)];
     if (!app.ok) return app;
     if (decision.limited) return refused(tooMany(decision), "sign_in.blocked", decision.limiter);
-    const account = await this.verify(app.value, subject, a, decision);
+    // A known device's credential names the account it signed in to: for another account with
+    // that login now (deleted and made again), the right password is not enough for its budget.
+    const deviceAccount = decision.knownDevice ? device!.accountId : null;
+    const account = await this.verify(app.value, subject, a, decision, deviceAccount);
     return account.ok ? passed({ app: app.value, account: account.value }) : account;
   }
 
   /** The app and the limits' decision, asked together; no reservation is kept for a refused app. */
   private async lookUp(lookup: Promise<App | null>, subject: Subject): Promise<[Checked<ActiveApp>, Decision]> {
     const [found, checked] = await Promise.allSettled([lookup, this.limits.check(subject)]);
-    const reserved = checked.status === "fulfilled" && !checked.value.limited;
+    const reserved = checked.status === "fulfilled" && !checked.value.limited ? checked.value : null;
     if (found.status === "rejected") {
-      if (reserved) await this.limits.release(subject).catch(this.unreleased);
+      if (reserved) await this.limits.release(subject, reserved).catch(this.unreleased);
       throw found.reason;
     }
     if (checked.status === "rejected") throw checked.reason;
     const app = found.value ? checkApp(found.value) : null;
     if (app?.ok) return [passed(app.value), checked.value];
-    if (reserved) await this.limits.release(subject); // no password was checked
+    if (reserved) await this.limits.release(subject, reserved); // no password was checked
     const refusal = app ? refused(app.failure, "sign_in.failure", found.value!.status) : refused(failureOf("APP_DELETED"), "sign_in.failure", "unknown_app");
     return [refusal, checked.value];
   }
 
-  private async verify(app: ActiveApp, subject: Subject, a: PasswordAttempt, decision: Allowed): Promise<Checked<Account>> {
+  private async verify(app: ActiveApp, subject: Subject, a: PasswordAttempt, decision: Allowed, deviceAccount: string | null): Promise<Checked<Account>> {
     const secret = passwordSecret(app, a.password, a.form);
     const priority = decision.suspect ? "low" : "normal";
     let account: Account | null;
@@ -74,10 +82,11 @@ export class PasswordCheck {
       else matches = await this.hasher.verifyDummy(secret, priority);
     } catch (err) {
       // The password was not checked: the attempt does not count (a failing release is then one failure too many).
-      await this.limits.release(subject).catch(this.unreleased);
+      await this.limits.release(subject, decision).catch(this.unreleased);
       if (!(err instanceof HashPoolBusy)) throw err;
       return refused(failureOf("BUSY", { retryAfterSeconds: 1 }), "sign_in.busy");
     }
+    if (matches && deviceAccount !== null && account?.id !== deviceAccount) matches = false;
     if (matches) {
       // Not awaited: the release goes out with the session write, not in a round trip of its own.
       // Should it fail, the attempt stays counted as a failure (stricter, never looser).

@@ -2,9 +2,13 @@
 // the password step answers "signed in" or "second factor required", the completion step takes
 // a login token's code. The caller injects how its credentials are issued. Every decision is
 // made and audited here, once: each refusal with its reason, a success once nothing can refuse it.
-import type { Account, AccountStore } from "../accounts/account.js";
+// Every success hands out a device credential (issued, or renewed for the device that presented
+// one); a success without one for that account is a new device's, audited and notified.
+import { loginKey, type Account, type AccountStore } from "../accounts/account.js";
 import { appTokenHash, checkApp, sameTokenHash, type ActiveApp, type AppStore } from "../apps/app.js";
 import type { Audit } from "../audit.js";
+import type { DeviceCredential, DeviceCredentials } from "../devices/device-credential.js";
+import type { NewDeviceNotifier } from "../devices/new-device.js";
 import { failureOf, ok, type Result } from "../failure.js";
 import { unreleasedReservation, type SignInLimits } from "../limits/sign-in-limits.js";
 import type { Logger } from "../logger.js";
@@ -32,6 +36,8 @@ export type Issue<C> = (account: Account, app: ActiveApp, proof: SignInMethod) =
 /** How the user signed in: the second factor passed, if any (a step-up later asks for it). */
 export interface SignInMethod {
   secondFactor: SecondFactorType | null;
+  /** The device signing in: its id in the device credential this sign-in hands out. */
+  deviceId: string;
 }
 export type Deliver<C> = () => Promise<C>;
 
@@ -42,6 +48,8 @@ export interface SignedIn<C> {
   status: "signed_in";
   account: Account;
   credentials: C;
+  /** The device credential for the caller to keep (the `device` cookie, or `deviceToken`). */
+  deviceToken: string;
 }
 
 export interface SecondFactorRequired {
@@ -75,6 +83,9 @@ export interface SignInDeps {
   sms: SmsSender;
   audit: Audit;
   log: Logger;
+  devices: DeviceCredentials;
+  /** Told of each sign-in from a new device (NOTIFY_WEBHOOK_URL); none = audited only. */
+  newDevice?: NewDeviceNotifier | null;
 }
 
 export class SignIn {
@@ -103,19 +114,21 @@ export class SignIn {
   /** The first step: the password and, Yeep-style, a second factor sent with it. */
   async withPassword<C>(step: PasswordStep, issue: Issue<C>): Promise<Result<SignedIn<C> | SecondFactorRequired>> {
     const { ctx } = step;
-    const first = await this.passwords.check(step);
+    const presented = this.deps.devices.open(ctx.deviceToken);
+    const first = await this.passwords.check(step, presented);
     if (!first.ok) return this.refuse(ctx, step.app.id, first.refusal);
     const { app, account } = first.value;
     if (account.deactivated) return this.refuse(ctx, app.id, refusal(failureOf("ACCOUNT_DEACTIVATED"), "sign_in.failure", "deactivated", account.id));
+    const device: SigningDevice = { presented, login: loginKey(step.login) };
     const factor = secondFactorFor(app, account);
-    if (!factor) return this.finish(ctx, app, account, issue, null);
+    if (!factor) return this.finish(ctx, app, account, issue, null, device);
     if (step.secondFactor) {
       const { type, token } = step.secondFactor;
       // SMS needs a sent code, which only the two-step (login token) flow has.
       const code = await this.codes.check(account.id, async () =>
         type === "TOTP" && factor === "TOTP" ? this.deps.totp.verifyOnce(account.id, account.totpSecret!, token) : "invalid",
       );
-      return code.ok ? this.finish(ctx, app, account, issue, factor) : this.refuse(ctx, app.id, code.refusal);
+      return code.ok ? this.finish(ctx, app, account, issue, factor, device) : this.refuse(ctx, app.id, code.refusal);
     }
     const loginToken = step.continueWithLoginToken ? await this.loginTokens.start(ctx, app, account, factor) : null;
     if (loginToken && !loginToken.ok) return loginToken; // the SMS was refused or could not be sent (audited as such)
@@ -140,26 +153,46 @@ export class SignIn {
     if (answer === "token_dead") return misuse();
     if (!code.ok) return this.refuse(ctx, app.id, code.refusal);
     if (account.deactivated) return this.refuse(ctx, app.id, refusal(failureOf("ACCOUNT_DEACTIVATED"), "sign_in.failure", "deactivated", account.id));
-    return this.finish(ctx, app, account, issue, pending.factor);
+    // The login typed at the password step is not kept with the token: the handle (Cosync's login) stands in.
+    const presented = this.deps.devices.open(ctx.deviceToken);
+    const login = presented?.accountId === account.id ? presented.login : loginKey(account.email ?? account.username);
+    return this.finish(ctx, app, account, issue, pending.factor, { presented, login });
   }
 
-  /** Issues the credentials; the success is audited once nothing can refuse it any more. */
-  private async finish<C>(ctx: RequestContext, app: ActiveApp, account: Account, issue: Issue<C>, factor: SecondFactorType | null): Promise<Result<SignedIn<C>>> {
-    const issued = await issue(account, app, { secondFactor: factor });
+  /**
+   * Issues the credentials and the device credential (the device keeps its id when it presented
+   * a genuine one for this account and app); the success is audited once nothing can refuse it any
+   * more, a new device's with it (same round trip), and the product is told once it is delivered.
+   */
+  private async finish<C>(ctx: RequestContext, app: ActiveApp, account: Account, issue: Issue<C>, factor: SecondFactorType | null, device: SigningDevice): Promise<Result<SignedIn<C>>> {
+    const known = device.presented?.accountId === account.id && device.presented.appId === app.id ? device.presented : null;
+    const deviceToken = this.deps.devices.issue({ accountId: account.id, appId: app.id, login: device.login }, known?.deviceId);
+    const deviceId = known?.deviceId ?? this.deps.devices.open(deviceToken)!.deviceId;
+    const issued = await issue(account, app, { secondFactor: factor, deviceId });
     if (!issued.ok) return this.refuse(ctx, app.id, refusal(issued.failure, "sign_in.failure", undefined, account.id));
     const delivering = issued.value();
     this.deps.audit.record(ctx, { event: "sign_in.success", appId: app.id, accountId: account.id });
+    if (!known) this.deps.audit.record(ctx, { event: "sign_in.new_device", appId: app.id, accountId: account.id });
+    let credentials: C;
     try {
-      return ok({ status: "signed_in", account, credentials: await delivering });
+      credentials = await delivering;
     } catch (err) {
       // An outage (the caller gets its error), not a refusal; the audit trail says so.
       this.deps.audit.record(ctx, { event: "sign_in.failure", appId: app.id, accountId: account.id, reason: "not_delivered" });
       throw err;
     }
+    if (!known) this.deps.newDevice?.notify({ appId: app.id, accountId: account.id, ip: ctx.ip, userAgent: ctx.userAgent });
+    return ok({ status: "signed_in", account, credentials, deviceToken });
   }
 
   private refuse(ctx: RequestContext, appId: string | undefined, r: Refusal): Result<never> {
     this.deps.audit.record(ctx, { event: r.event, appId, accountId: r.accountId, reason: r.reason ?? r.failure.reason.toLowerCase() });
     return { ok: false, failure: r.failure };
   }
+}
+
+/** The device a sign-in comes from: the credential it presented (opened), and the login it typed. */
+interface SigningDevice {
+  presented: DeviceCredential | null;
+  login: string;
 }

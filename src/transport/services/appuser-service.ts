@@ -7,6 +7,7 @@ import type { AppUser } from "../../core/app-users/app-users.js";
 import { delivered, type Issue } from "../../core/sign-in/sign-in.js";
 import type { AppUserTokens } from "../../core/tokens/app-tokens.js";
 import { E164 } from "../../core/otp/sms.js";
+import { MAX_DEVICE_TOKEN_LENGTH } from "../../core/devices/device-credential.js";
 import { who, type ServiceDeps } from "./deps.js";
 import { unwrap } from "./errors.js";
 import { RequestCheck } from "./validate.js";
@@ -20,6 +21,10 @@ export function appUserService(deps: ServiceDeps): ServiceImpl<typeof AppUserSer
     unwrap(await deps.appUsers.fromAccessToken(ctx.requestHeader.get("access-token")));
   const checkCode = (field: string, code: string) =>
     new RequestCheck().text(field, code, 16).that(field, code === "" || CODE.test(code), `"${field}" must be six digits`).done();
+  const checkDeviceToken = (token: string) =>
+    new RequestCheck().that("deviceToken", token.length <= MAX_DEVICE_TOKEN_LENGTH, `"deviceToken" must be at most ${MAX_DEVICE_TOKEN_LENGTH} characters`).done();
+  // Cosync clients keep their tokens themselves: the device token comes in the body, never in a cookie.
+  const withDevice = (ctx: HandlerContext, deviceToken: string) => ({ ...who(ctx), deviceToken: deviceToken || undefined });
   const issueTokens: Issue<AppUserTokens> = async (account, app, how) =>
     delivered(await deps.appTokens.issue(app, account, { secondFactor: how.secondFactor && (how.secondFactor === "SMS" ? "sms" : "otp") }));
 
@@ -31,16 +36,20 @@ export function appUserService(deps: ServiceDeps): ServiceImpl<typeof AppUserSer
         .text("password", req.password, 32)
         .that("password", req.password === "" || MD5_HEX.test(req.password), '"password" must be the MD5 hex of the password')
         .done();
-      const step = { ctx: who(ctx), app, login: req.handle, password: req.password, form: "md5hex" as const, continueWithLoginToken: true };
+      checkDeviceToken(req.deviceToken);
+      const step = { ctx: withDevice(ctx, req.deviceToken), app, login: req.handle, password: req.password, form: "md5hex" as const, continueWithLoginToken: true };
       const outcome = unwrap(await deps.signIn.withPassword(step, issueTokens));
-      return outcome.status === "signed_in" ? outcome.credentials : { loginToken: outcome.loginToken };
+      // The device token only with the tokens (a login-token answer is not a sign-in yet).
+      return outcome.status === "signed_in" ? { ...outcome.credentials, deviceToken: outcome.deviceToken } : { loginToken: outcome.loginToken };
     },
 
     async loginComplete(req, ctx) {
       const app = await appOf(ctx);
       new RequestCheck().text("loginToken", req.loginToken, 128).done();
       checkCode("code", req.code);
-      return unwrap(await deps.signIn.complete({ ctx: who(ctx), app, loginToken: req.loginToken, code: req.code }, issueTokens)).credentials;
+      checkDeviceToken(req.deviceToken);
+      const signedIn = unwrap(await deps.signIn.complete({ ctx: withDevice(ctx, req.deviceToken), app, loginToken: req.loginToken, code: req.code }, issueTokens));
+      return { ...signedIn.credentials, deviceToken: signedIn.deviceToken };
     },
 
     async getUser(_req, ctx) {

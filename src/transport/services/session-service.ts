@@ -6,7 +6,8 @@ import { SessionService } from "../../../gen/signin/session/v1/session_pb.js";
 import type { IssuedSession } from "../../core/sessions/sessions.js";
 import { ok } from "../../core/failure.js";
 import { MAX_PASSWORD_LENGTH } from "../../core/password/policy.js";
-import { clearedCookie, presentedToken, sessionCookie } from "./credentials.js";
+import { MAX_DEVICE_TOKEN_LENGTH } from "../../core/devices/device-credential.js";
+import { clearedCookie, cookieValue, deviceCookie, presentedToken, sessionCookie } from "./credentials.js";
 import { presenter } from "./authenticate.js";
 import { who, type ServiceDeps } from "./deps.js";
 import { reject, unwrap } from "./errors.js";
@@ -15,23 +16,32 @@ import { RequestCheck } from "./validate.js";
 const MAX_LOGIN_LENGTH = 320;
 const MAX_TOKEN_LENGTH = 4096;
 
+/** A sign-in's session and the device credential to hand out with it. */
+interface SignedInSession {
+  session: IssuedSession;
+  deviceToken: string;
+}
+
 export function sessionService(deps: ServiceDeps): ServiceImpl<typeof SessionService> {
   const { sessions } = deps;
 
-  async function signIn(req: SetCookieRequest | IssueTokenRequest, ctx: HandlerContext): Promise<IssuedSession> {
+  async function signIn(req: SetCookieRequest | IssueTokenRequest, ctx: HandlerContext): Promise<SignedInSession> {
     const factor = req.secondaryAuthFactor;
     new RequestCheck()
       .text("user", req.user, MAX_LOGIN_LENGTH)
       .text("password", req.password, MAX_PASSWORD_LENGTH)
+      .that("deviceToken", req.deviceToken.length <= MAX_DEVICE_TOKEN_LENGTH, `"deviceToken" must be at most ${MAX_DEVICE_TOKEN_LENGTH} characters`)
       .that("secondaryAuthFactor.type", !factor || factor.type !== "", '"secondaryAuthFactor.type" is required', "missing")
       .that("secondaryAuthFactor.type", factor?.type !== "PASSWORD", '"secondaryAuthFactor.type" must not be "PASSWORD"')
       .that("secondaryAuthFactor.token", !factor || factor.token !== "", '"secondaryAuthFactor.token" is required', "missing")
       .done();
     const { defaultAppId: id } = deps;
     const projection = { profile: req.projection?.profile ?? false, permissions: req.projection?.permissions ?? false };
-    const step = { ctx: who(ctx), app: { id, lookup: deps.apps.findById(id) }, login: req.user, password: req.password, form: "plain" as const, secondFactor: factor };
+    // The device credential: sent in the body (API callers), else the browser's `device` cookie.
+    const deviceToken = req.deviceToken || cookieValue(ctx.requestHeader.get("cookie"), deps.cookie.deviceName) || undefined;
+    const step = { ctx: { ...who(ctx), deviceToken }, app: { id, lookup: deps.apps.findById(id) }, login: req.user, password: req.password, form: "plain" as const, secondFactor: factor };
     const outcome = unwrap(await deps.signIn.withPassword(step, async (account, _app, how) => ok(sessions.start(account, projection, { secondFactor: how.secondFactor !== null }))));
-    if (outcome.status === "signed_in") return outcome.credentials;
+    if (outcome.status === "signed_in") return { session: outcome.credentials, deviceToken: outcome.deviceToken };
     return reject("SECOND_FACTOR_REQUIRED", {
       message: `User "${req.user}" has enabled MFA; please specify secondary authentication factor`,
       applicableAuthFactorTypes: outcome.factors,
@@ -46,8 +56,9 @@ export function sessionService(deps: ServiceDeps): ServiceImpl<typeof SessionSer
 
   return {
     async setCookie(req, ctx) {
-      const session = await signIn(req, ctx);
+      const { session, deviceToken } = await signIn(req, ctx);
       setCookie(ctx, session);
+      ctx.responseHeader.append("set-cookie", deviceCookie(deps.cookie, deviceToken));
       return { user: { id: session.accountId } };
     },
 
@@ -64,8 +75,8 @@ export function sessionService(deps: ServiceDeps): ServiceImpl<typeof SessionSer
     },
 
     async issueToken(req, ctx) {
-      const session = await signIn(req, ctx);
-      return { token: session.token, expiresAt: timestampFromDate(session.expiresAt) };
+      const { session, deviceToken } = await signIn(req, ctx);
+      return { token: session.token, expiresAt: timestampFromDate(session.expiresAt), deviceToken };
     },
 
     async refreshToken(req, ctx) {
