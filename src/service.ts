@@ -39,6 +39,8 @@ import { PostgresAppStore } from "./stores/postgres/apps.js";
 import { TotpVerifier } from "./core/otp/totp.js";
 import { PasswordHasher } from "./core/password/hasher.js";
 import { Sessions } from "./core/sessions/sessions.js";
+import { SessionList } from "./core/sessions/session-list.js";
+import { SessionRecords } from "./core/sessions/session-records.js";
 import { SignIn } from "./core/sign-in/sign-in.js";
 import { KeyRing } from "./core/tokens/key-ring.js";
 import { SessionTokens } from "./core/tokens/session-token.js";
@@ -142,6 +144,9 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
     }
 
     const cookie = cookiePolicy(config.cookieSecure);
+    // Every session's record (session list), and the list users and administrators see.
+    const sessionRecords = new SessionRecords(store);
+    const sessionList = new SessionList(sessionRecords, revocations, audit, clock, null);
     const newDevice = config.notify && new WebhookNewDeviceNotifier(config.notify.webhookUrl, config.notify.webhookSecret, clock, log);
     const signIn = new SignIn({ apps, accounts, hasher, totp, limits, challenges, sms, audit, log, devices, newDevice });
     const impls = implementations({
@@ -149,10 +154,11 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
       apps,
       defaultAppId: config.defaultAppId,
       signIn,
-      sessions: new Sessions(store, accounts, tokens, clock, config.sessionTtlSeconds * 1000, revocations, audit, config.defaultAppId),
+      sessions: new Sessions(store, accounts, tokens, clock, config.sessionTtlSeconds * 1000, revocations, audit, config.defaultAppId, sessionRecords),
+      sessionList,
       enrollment: new TotpEnrollment(accounts, apps, store, totp, hasher, config.totpIssuer, { limits, revocations, log, sealer }),
       appTokens,
-      appUsers: new AppUsers(apps, accounts, appTokens, challenges, sms, limits, audit, revocations, config.totpIssuer, log, clock),
+      appUsers: new AppUsers(apps, accounts, appTokens, challenges, sms, limits, audit, revocations, config.totpIssuer, log, clock, sessionRecords),
       cookie,
       clock,
       metrics,
@@ -180,6 +186,7 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
               serviceKeys,
               revocations,
               recentAudit,
+              sessionList,
               defaultAppId: config.defaultAppId,
               serviceKeyGraceMs: Math.max(config.sessionTtlSeconds, config.accessTokenTtlSeconds) * 1000,
               totpIssuer: config.totpIssuer,

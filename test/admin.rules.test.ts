@@ -11,6 +11,8 @@ import type { Failure, Result } from "../src/core/failure.js";
 import { PasswordHasher } from "../src/core/password/hasher.js";
 import { passwordSecret } from "../src/core/password/secret.js";
 import { UNKNOWN_CONTEXT } from "../src/core/request-context.js";
+import { SessionList } from "../src/core/sessions/session-list.js";
+import { SessionRecords } from "../src/core/sessions/session-records.js";
 import { Revocations } from "../src/core/sessions/revocations.js";
 import { Sealer } from "../src/core/secrets/sealer.js";
 import { AppKeys } from "../src/core/tokens/app-tokens.js";
@@ -64,6 +66,7 @@ describe("admin rules", () => {
       serviceKeys: await KeyRing.load(keys, "session", "EdDSA"),
       revocations,
       recentAudit,
+      sessionList: new SessionList(new SessionRecords(store), revocations, recentAudit, clock, null),
       defaultAppId: "default",
       serviceKeyGraceMs: 60_000,
       totpIssuer: "Tests",

@@ -1,5 +1,5 @@
 // A rotated session (refresh) token presented again is taken as theft: refused, and its whole
-// rotation chain ends (the current token and its refresh too), audited as session_token.reused.
+// rotation chain ends (the current token and its refresh too), audited as session.token_reuse.
 // No grace: of two concurrent refreshes of one token neither keeps the session (OAuth 2.0 BCP).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { COYOTE, post, startTestService, type TestService } from "./support/service.js";
@@ -17,7 +17,7 @@ describe("refresh token reuse", () => {
   const issue = async () => (await post(`${svc.url}/api/session.issueToken`, credentials)).json.token as string;
   const refresh = async (token: string) => (await post(`${svc.url}/api/session.refreshToken`, { token })).json;
   const bearer = async (token: string) => (await post(`${svc.url}/api/user.info`, {}, { authorization: `Bearer ${token}` })).json;
-  const reusedEvents = () => svc.logs.filter((l) => l.event === "session_token.reused");
+  const reusedEvents = () => svc.logs.filter((l) => l.event === "session.token_reuse");
 
   it("refresh A -> B, then A again: refused, and B and B's refresh are refused too", async () => {
     const a = await issue();
@@ -29,7 +29,7 @@ describe("refresh token reuse", () => {
     expect((await refresh(b)).error.code).toBe(10029);
     const events = reusedEvents().slice(before);
     expect(events).toHaveLength(1);
-    expect(events[0]).toMatchObject({ audit: true, event: "session_token.reused", accountId: COYOTE.id });
+    expect(events[0]).toMatchObject({ audit: true, event: "session.token_reuse", accountId: COYOTE.id });
   });
 
   it("reuse after several rotations, with the tokens expired (refreshable while the session lives), ends the chain's latest", async () => {

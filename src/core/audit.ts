@@ -17,7 +17,10 @@ export interface AuditEvent {
     | "second_factor.failure"
     | "login_token.invalid"
     | "session_token.invalid"
-    | "session_token.reused"
+    // A rotated refresh token presented again: its chain ended (with both IPs: the request's and `lastIp`).
+    | "session.token_reuse"
+    // A session ended from the session list (reason: who and its kind, e.g. "user_cookie", "admin_access-token").
+    | "session.revoked"
     | "sms.sent"
     | "sms.failed"
     // Admin API calls (core/admin/admin-audit.ts): one per call, and one per call refused for its token.
@@ -27,6 +30,8 @@ export interface AuditEvent {
   accountId?: string;
   /** Why, e.g. "wrong_password", "unknown_account", "replayed", or the limiter that refused. */
   reason?: string;
+  /** session.token_reuse: the IP that last signed in or refreshed the chain (the request's is the reuser's). */
+  lastIp?: string;
 }
 
 export interface Audit {

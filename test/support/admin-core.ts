@@ -7,6 +7,8 @@ import { ManualClock } from "../../src/core/clock.js";
 import type { Result } from "../../src/core/failure.js";
 import { PasswordHasher } from "../../src/core/password/hasher.js";
 import { Revocations } from "../../src/core/sessions/revocations.js";
+import { SessionList } from "../../src/core/sessions/session-list.js";
+import { SessionRecords } from "../../src/core/sessions/session-records.js";
 import { Sealer } from "../../src/core/secrets/sealer.js";
 import { AppKeys } from "../../src/core/tokens/app-tokens.js";
 import { KeyRing } from "../../src/core/tokens/key-ring.js";
@@ -31,14 +33,17 @@ export async function adminCore() {
   // Cheap argon2 parameters: the rules are under test, not the hashing cost.
   const hasher = new PasswordHasher({ memoryKiB: 1024, iterations: 1, parallelism: 1 });
   await apps.upsert(defaultApp("default"));
+  const revocations = new Revocations(store, clock, 3600_000);
+  const recentAudit = new RecentAudit(loggerAudit(silent), store, clock, silent);
   const admin = new Admin({
     apps,
     accounts,
     hasher,
     appKeys: new AppKeys(keys),
     serviceKeys: await KeyRing.load(keys, "session", "EdDSA"),
-    revocations: new Revocations(store, clock, 3600_000),
-    recentAudit: new RecentAudit(loggerAudit(silent), store, clock, silent),
+    revocations,
+    recentAudit,
+    sessionList: new SessionList(new SessionRecords(store), revocations, recentAudit, clock, null),
     defaultAppId: "default",
     serviceKeyGraceMs: 60_000,
     totpIssuer: "Tests",

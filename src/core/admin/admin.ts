@@ -4,17 +4,20 @@
 import type { Audit } from "../audit.js";
 import { AccountAdmin, type AccountAdminDeps } from "./accounts.js";
 import { AppAdmin, type AppAdminDeps } from "./apps.js";
+import { SessionAdmin, type SessionAdminDeps } from "./sessions.js";
 
-export interface AdminDeps extends AppAdminDeps, AccountAdminDeps {}
+export interface AdminDeps extends AppAdminDeps, AccountAdminDeps, SessionAdminDeps {}
 
 export class Admin {
   readonly apps: AppAdmin;
   readonly accounts: AccountAdmin;
+  readonly sessions: SessionAdmin;
   readonly audit: Audit;
 
   constructor(deps: AdminDeps) {
     this.audit = deps.recentAudit;
     this.apps = new AppAdmin(deps);
     this.accounts = new AccountAdmin(deps, this.apps);
+    this.sessions = new SessionAdmin(deps);
   }
 }

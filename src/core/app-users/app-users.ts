@@ -2,7 +2,8 @@
 // verification by SMS, and turning phone or Google (TOTP) two-factor on and off. Turning on a
 // factor where none is active needs only the access token (as the Cosync SDK expects); removing
 // or replacing an active one needs a step-up (a token from a recent sign-in with it), and then
-// ends every other session and token of the account.
+// ends every other session and token of the account. Each access-token has a record (the session
+// list): issued with it, required when it is used, so one can be revoked on its own.
 import QRCode from "qrcode";
 import type { Account, AccountStore } from "../accounts/account.js";
 import type { App, AppStore } from "../apps/app.js";
@@ -20,7 +21,9 @@ import { sendSms } from "../otp/sms-delivery.js";
 import { newTotpSecret, totpUri } from "../otp/totp.js";
 import { ends, type Revocations } from "../sessions/revocations.js";
 import { checkApp } from "../apps/app.js";
-import type { AccessClaims, AppTokens } from "../tokens/app-tokens.js";
+import type { AccessClaims, AppTokens, AppUserTokens } from "../tokens/app-tokens.js";
+import { sessionInfo, type SessionRecords } from "../sessions/session-records.js";
+import type { Deliver, SignInMethod } from "../sign-in/sign-in.js";
 
 const PHONE_CODE_TTL_MS = 10 * 60 * 1000; // 800-63B: SMS codes live at most 10 minutes
 
@@ -46,6 +49,7 @@ export class AppUsers {
     private readonly totpIssuer: string,
     private readonly log: Logger,
     private readonly clock: Clock,
+    private readonly records: SessionRecords,
     private readonly stepUpWindowMs: number = STEP_UP_WINDOW_MS,
   ) {
     this.codes = new SecondFactorCheck(limits, unreleasedReservation(log));
@@ -55,16 +59,33 @@ export class AppUsers {
   async fromAccessToken(token: string | null): Promise<Result<AppUser>> {
     const claims = token ? await this.tokens.verifyAccess(token) : null;
     if (!claims) return fail("NOT_AUTHENTICATED");
-    const [app, account, revocation] = await Promise.all([
+    // One round trip: the app's and account's (cached) reads, the revocation time and the token's record.
+    const [app, account, revocation, live] = await Promise.all([
       this.apps.findById(claims.appId),
       this.accounts.findById(claims.accountId),
       this.revocations.revocation(claims.accountId),
+      this.records.accessTokenLive(claims.accountId, claims.tokenId),
     ]);
-    if (!app || !account || account.appId !== app.id || ends(revocation, claims.issuedAtMs, claims.tokenId)) return fail("NOT_AUTHENTICATED");
+    if (!app || !account || !live || account.appId !== app.id || ends(revocation, claims.issuedAtMs, claims.tokenId)) return fail("NOT_AUTHENTICATED");
     const appState = checkApp(app);
     if (!appState.ok) return appState;
     if (account.deactivated) return fail("ACCOUNT_DEACTIVATED");
     return ok({ app, account, token: claims });
+  }
+
+  /**
+   * A signed-in app user's jwt and access-token (a missing required metadata field refuses here);
+   * delivering writes the access-token's record, in the same round trip as the success's audit.
+   */
+  async issue(ctx: RequestContext, app: App, account: Account, how: SignInMethod): Promise<Result<Deliver<AppUserTokens>>> {
+    const issued = await this.tokens.issue(app, account, { secondFactor: how.secondFactor && (how.secondFactor === "SMS" ? "sms" : "otp") });
+    if (!issued.ok) return issued;
+    const { tokens, tokenId, issuedAtMs, expiresAtMs } = issued.value;
+    const info = sessionInfo(account.id, "access-token", ctx, issuedAtMs, how.deviceId);
+    return ok(async () => {
+      await this.records.startAccessToken(tokenId, info, expiresAtMs, issuedAtMs);
+      return tokens;
+    });
   }
 
   /** Stores the number unverified and sends it a code; a new number turns phone two-factor off. */

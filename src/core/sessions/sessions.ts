@@ -3,6 +3,8 @@
 // A sign-in starts a rotation chain, alive while its key exists: a refresh token used twice
 // (a rotated token presented again: stolen, or raced) ends the whole chain, as the OAuth 2.0
 // Security BCP (RFC 9700 4.14.2) asks, so whoever holds its current token is out too.
+// The chain's key holds its record for the session list (session-records.ts): kind, sign-in and
+// last use, IP, user agent, device; ending the chain (sign-out, reuse, revoke) ends the session.
 import { randomBytes } from "node:crypto";
 import type { Account, AccountStore } from "../accounts/account.js";
 import type { Audit } from "../audit.js";
@@ -11,6 +13,7 @@ import type { EphemeralStore } from "../ephemeral.js";
 import type { SessionClaims, SessionTokens, UserClaims } from "../tokens/session-token.js";
 import type { RequestContext } from "../request-context.js";
 import { ends, type Revocations } from "./revocations.js";
+import { sessionInfo, type SessionInfo, type SessionRecords } from "./session-records.js";
 
 export interface Projection {
   profile: boolean;
@@ -37,6 +40,15 @@ export interface IssuedSession {
   expiresAt: Date;
   /** When the session ends (cookie lifetime). */
   endsAt: Date;
+}
+
+/** How a session is signed in: its kind and where from (for the session list), and the proof a step-up asks for. */
+export interface SessionStart {
+  secondFactor: boolean;
+  kind: "cookie" | "bearer";
+  ctx: RequestContext;
+  /** The device credential's id, when the sign-in has one. */
+  deviceId?: string;
 }
 
 /** Who presents a token, and where (the method's name): a token refused is audited with both. */
@@ -72,13 +84,15 @@ export class Sessions {
     private readonly audit: Audit,
     /** The app whose accounts have sessions (the Yeep-style API's). */
     private readonly appId: string,
+    private readonly records: SessionRecords,
   ) {}
 
-  /** A new session, issued when the returned function is called (its write goes out at once). */
-  start(account: Account, projection: Projection, auth: { secondFactor: boolean } = { secondFactor: false }): () => Promise<IssuedSession> {
+  /** A new session, issued when the returned function is called (its writes go out at once). */
+  start(account: Account, projection: Projection, how: SessionStart): () => Promise<IssuedSession> {
     const now = this.clock.now();
-    const record = { accountId: account.id, projection, startedAt: now, endsAt: now + this.sessionTtlMs, secondFactor: auth.secondFactor };
-    return () => this.issue(account, record);
+    const record = { accountId: account.id, projection, startedAt: now, endsAt: now + this.sessionTtlMs, secondFactor: how.secondFactor };
+    const info = sessionInfo(account.id, how.kind, how.ctx, now, how.deviceId);
+    return () => this.issue(account, record, info);
   }
 
   /** A valid, unexpired token whose session still exists; null otherwise. */
@@ -106,7 +120,7 @@ export class Sessions {
     // One round trip: the session, its chain and the account's revocation time are read together.
     const [record, chainAlive, revocation] = await Promise.all([
       this.read(claims.jti),
-      this.store.get(chainKey(claims.sid)),
+      this.records.chain(claims.sid),
       this.revocations.revocation(claims.user.id),
     ]);
     if (!record || !chainAlive || record.accountId !== claims.user.id || record.chain !== claims.sid) return null;
@@ -121,31 +135,40 @@ export class Sessions {
   async refresh(token: string, by: Presenter): Promise<IssuedSession | null> {
     const claims = await this.tokens.verify(token, { allowExpired: true });
     if (!claims) return this.refused(by);
-    // take(): of two concurrent refreshes of one token, only one gets the session; the other
-    // finds the chain alive without it, which is reuse (no grace: a legitimate client refreshes
-    // once at a time, and a grace period would let a thief who refreshed first keep the chain).
-    const [raw, chainAlive] = await Promise.all([this.store.take(key(claims.jti)), this.store.get(chainKey(claims.sid))]);
-    if (!raw) return chainAlive ? this.reused(claims, by) : this.refused(by);
-    const rotated = chainAlive ? await this.rotate(claims, JSON.parse(raw) as SessionRecord) : null;
+    // take(): of concurrent refreshes of one token, only one gets the session; the others find
+    // the chain alive without it, which is reuse (no grace: a legitimate client refreshes once at
+    // a time, and a grace period would let a thief who refreshed first keep the chain). The chain
+    // is read before the take, in the same batch: the one that takes the session has always seen
+    // the chain alive (a reuse ends it only after a take came back empty), so exactly one wins.
+    const [chain, raw] = await Promise.all([this.records.chain(claims.sid), this.store.take(key(claims.jti))]);
+    if (!raw) return chain ? this.reused(claims, by) : this.refused(by);
+    const rotated = chain ? await this.rotate(claims, JSON.parse(raw) as SessionRecord, chain.info, by) : null;
     if (rotated) return rotated;
     // Refused after its session was taken: the chain cannot go on (and this token's next try is no theft).
-    if (chainAlive) await this.store.delete(chainKey(claims.sid));
+    if (chain) await this.records.takeChain(claims.user.id, claims.sid);
     return this.refused(by);
   }
 
-  private async rotate(claims: SessionClaims, record: SessionRecord): Promise<IssuedSession | null> {
+  private async rotate(claims: SessionClaims, record: SessionRecord, info: SessionInfo | null, by: Presenter): Promise<IssuedSession | null> {
     if (record.accountId !== claims.user.id || record.chain !== claims.sid || record.endsAt <= this.clock.now()) return null;
     if (await this.revocations.revoked(record.accountId, record.startedAt, record.chain)) return null;
     const account = await this.accounts.findById(record.accountId);
     if (!account || account.deactivated) return null;
     // A chain ended meanwhile (reuse seen elsewhere) is not revived: the new token's `sid` names it.
-    return this.issue(account, record);
+    const now = this.clock.now();
+    return this.issue(account, record, info && { ...info, lastUsedAt: now, ip: by.ctx.ip, userAgent: by.ctx.userAgent });
   }
 
-  /** A rotated token presented again: the chain ends (every token of it is refused), audited once. */
+  /**
+   * A rotated token presented again: the chain ends (every token of it is refused, on every
+   * instance), audited once with both IPs: the reuser's (the request's) and `lastIp`, the one that
+   * last signed in or refreshed the chain. Of concurrent reuses, the one that ends the chain audits.
+   */
   private async reused(claims: SessionClaims, by: Presenter): Promise<null> {
-    await this.store.delete(chainKey(claims.sid));
-    this.audit.record(by.ctx, { event: "session_token.reused", appId: this.appId, accountId: claims.user.id, reason: by.where });
+    const ended = await this.records.takeChain(claims.user.id, claims.sid);
+    if (!ended) return this.refused(by);
+    const lastIp = ended.info?.ip;
+    this.audit.record(by.ctx, { event: "session.token_reuse", appId: this.appId, accountId: claims.user.id, reason: by.where, ...(lastIp ? { lastIp } : {}) });
     return null;
   }
 
@@ -156,20 +179,27 @@ export class Sessions {
       this.refused(by);
       return false;
     }
-    await Promise.all([this.store.delete(key(claims.jti)), this.store.delete(chainKey(claims.sid))]);
+    await Promise.all([this.store.delete(key(claims.jti)), this.records.takeChain(claims.user.id, claims.sid)]);
     return true;
   }
 
-  /** A session for a new sign-in (its chain starts: its own id) or for a refresh (same chain). */
-  private async issue(account: Account, record: Omit<SessionRecord, "chain"> & { chain?: string }): Promise<IssuedSession> {
+  /**
+   * A session for a new sign-in (its chain starts: its own id) or for a refresh (same chain), with
+   * the chain's record (`info`; a chain from before records has none).
+   */
+  private async issue(account: Account, record: Omit<SessionRecord, "chain"> & { chain?: string }, info: SessionInfo | null): Promise<IssuedSession> {
     const sessionId = randomBytes(24).toString("base64url");
-    const ttlMs = record.endsAt - this.clock.now();
+    const now = this.clock.now();
+    const ttlMs = record.endsAt - now;
     const stored: SessionRecord = { ...record, chain: record.chain ?? sessionId };
     // The writes are sent before the first await, in the same round trip as what the caller sends
     // with them. Only a sign-in creates the chain's key: a refresh never brings an ended chain back.
+    const chainWrite = !record.chain
+      ? this.records.startChain(sessionId, info!, record.endsAt, now)
+      : info && this.records.touchChain(stored.chain, info, record.endsAt, now);
     const [, , { token, expiresAt }] = await Promise.all([
       this.store.set(key(sessionId), JSON.stringify(stored), ttlMs),
-      record.chain ? undefined : this.store.set(chainKey(sessionId), "1", ttlMs),
+      chainWrite,
       this.tokens.sign(userClaims(account, record.projection), sessionId, stored.chain),
     ]);
     return { accountId: account.id, token, expiresAt, endsAt: new Date(record.endsAt) };
@@ -190,8 +220,6 @@ export class Sessions {
 }
 
 const key = (sessionId: string) => `session:${sessionId}`;
-/** Exists while the chain lives (until the session's end); deleted when the chain ends. */
-const chainKey = (chain: string) => `session-chain:${chain}`;
 
 function userClaims(account: Account, projection: Projection): UserClaims {
   const user: UserClaims = { id: account.id };

@@ -18,6 +18,15 @@ export interface AppUserTokens {
   accessToken: string;
 }
 
+/** The tokens, with what the access-token's record (the session list) needs. */
+export interface IssuedAppTokens {
+  tokens: AppUserTokens;
+  /** The access-token's `jti`. */
+  tokenId: string;
+  issuedAtMs: number;
+  expiresAtMs: number;
+}
+
 export interface AccessClaims {
   accountId: string;
   appId: string;
@@ -65,7 +74,7 @@ export class AppTokens {
     this.accessAudience = ACCESS_TOKEN.audience(issuer);
   }
 
-  async issue(app: App, account: Account, proof: SignInProof = { secondFactor: null }): Promise<Result<AppUserTokens>> {
+  async issue(app: App, account: Account, proof: SignInProof = { secondFactor: null }): Promise<Result<IssuedAppTokens>> {
     const metadata = metadataClaims(app.metadataFields, account.metadata);
     if (!metadata.ok) return metadata;
     const handle = account.email ?? account.username;
@@ -81,17 +90,19 @@ export class AppTokens {
       .sign(appKey.key);
     const serviceKey = (await this.serviceKeys.fresh()).signing();
     const amr = proof.secondFactor ? ["pwd", proof.secondFactor, "mfa"] : ["pwd"];
+    const tokenId = randomBytes(16).toString("base64url");
+    const exp = iat + Math.floor(this.accessTtlMs / 1000);
     // The original's claims (handle, appId, scope) stay: SDKs may read them.
     const accessToken = await new SignJWT({ handle, appId: app.id, scope: "user", uid: account.id, client_id: app.id, amr, auth_ms: nowMs })
       .setProtectedHeader({ alg: this.serviceKeys.alg, kid: serviceKey.kid, typ: ACCESS_TOKEN.typ })
       .setIssuer(this.issuer)
       .setAudience(this.accessAudience)
       .setSubject(account.id)
-      .setJti(randomBytes(16).toString("base64url"))
+      .setJti(tokenId)
       .setIssuedAt(iat)
-      .setExpirationTime(iat + Math.floor(this.accessTtlMs / 1000))
+      .setExpirationTime(exp)
       .sign(serviceKey.key);
-    return ok({ jwt, accessToken });
+    return ok({ tokens: { jwt, accessToken }, tokenId, issuedAtMs: nowMs, expiresAtMs: exp * 1000 });
   }
 
   /** The claims of a genuine, unexpired access token; null otherwise. */

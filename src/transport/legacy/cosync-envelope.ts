@@ -9,6 +9,7 @@ const COSYNC_CODES: Record<FailureReason, number> = {
   INVALID_CREDENTIALS: 600,
   ACCOUNT_DEACTIVATED: 404,
   ACCOUNT_NOT_FOUND: 603,
+  SESSION_NOT_FOUND: 602, // session methods answer in the Yeep envelope: never reached here
   FORBIDDEN: 405,
   INVALID_TOKEN: 613,
   INVALID_ENROLLMENT_CODE: 602,

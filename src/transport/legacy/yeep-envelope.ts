@@ -8,6 +8,7 @@ const YEEP_CODES: Record<FailureReason, number> = {
   INVALID_REQUEST: 400,
   NOT_AUTHENTICATED: 10000,
   ACCOUNT_NOT_FOUND: 10001,
+  SESSION_NOT_FOUND: 10037, // ours: session.revoke of a session that ended or is not the caller's
   INVALID_CREDENTIALS: 10002,
   FORBIDDEN: 10012,
   ACCOUNT_DEACTIVATED: 10022,

@@ -223,12 +223,27 @@ export function adminService(admin: AdminDeps): ServiceImpl<typeof AdminService>
       );
       return { results: unwrap(results).map((r) => ({ line: BigInt(r.line), outcome: r.outcome, reason: r.reason ?? "", id: r.id ?? "" })) };
     },
-    // Issue 16 (devices and sessions): filled in by its session-list work.
-    listSessions() {
-      throw new ConnectError("not implemented yet", Code.Unimplemented);
+
+    async listSessions({ accountId }) {
+      const sessions = unwrap(await admin.sessions.list(accountId));
+      return {
+        sessions: sessions.map((s) => ({
+          id: s.id,
+          createdAt: timestampFromDate(new Date(s.createdAt)),
+          lastUsedAt: timestampFromDate(new Date(s.lastUsedAt)),
+          ip: s.ip,
+          userAgent: s.userAgent,
+          browser: s.browser,
+          os: s.os,
+          kind: s.kind,
+          rememberedDevice: s.rememberedDevice,
+        })),
+      };
     },
-    revokeSession() {
-      throw new ConnectError("not implemented yet", Code.Unimplemented);
+
+    async revokeSession({ accountId, sessionId }, ctx) {
+      unwrap(await admin.sessions.revoke(ctx.values.get(requestContextKey), accountId, sessionId));
+      return {};
     },
   };
 }

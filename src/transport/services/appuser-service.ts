@@ -4,7 +4,7 @@ import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import { AppUserService } from "../../../gen/signin/appuser/v1/appuser_pb.js";
 import type { AppUser } from "../../core/app-users/app-users.js";
-import { delivered, type Issue } from "../../core/sign-in/sign-in.js";
+import type { Issue } from "../../core/sign-in/sign-in.js";
 import type { AppUserTokens } from "../../core/tokens/app-tokens.js";
 import { E164 } from "../../core/otp/sms.js";
 import { MAX_DEVICE_TOKEN_LENGTH } from "../../core/devices/device-credential.js";
@@ -25,8 +25,11 @@ export function appUserService(deps: ServiceDeps): ServiceImpl<typeof AppUserSer
     new RequestCheck().that("deviceToken", token.length <= MAX_DEVICE_TOKEN_LENGTH, `"deviceToken" must be at most ${MAX_DEVICE_TOKEN_LENGTH} characters`).done();
   // Cosync clients keep their tokens themselves: the device token comes in the body, never in a cookie.
   const withDevice = (ctx: HandlerContext, deviceToken: string) => ({ ...who(ctx), deviceToken: deviceToken || undefined });
-  const issueTokens: Issue<AppUserTokens> = async (account, app, how) =>
-    delivered(await deps.appTokens.issue(app, account, { secondFactor: how.secondFactor && (how.secondFactor === "SMS" ? "sms" : "otp") }));
+  // The access-token's record (session list) names the request it is issued to.
+  const issueTokens =
+    (ctx: HandlerContext): Issue<AppUserTokens> =>
+    (account, app, how) =>
+      deps.appUsers.issue(who(ctx), app, account, how);
 
   return {
     async login(req, ctx) {
@@ -38,7 +41,7 @@ export function appUserService(deps: ServiceDeps): ServiceImpl<typeof AppUserSer
         .done();
       checkDeviceToken(req.deviceToken);
       const step = { ctx: withDevice(ctx, req.deviceToken), app, login: req.handle, password: req.password, form: "md5hex" as const, continueWithLoginToken: true };
-      const outcome = unwrap(await deps.signIn.withPassword(step, issueTokens));
+      const outcome = unwrap(await deps.signIn.withPassword(step, issueTokens(ctx)));
       // The device token only with the tokens (a login-token answer is not a sign-in yet).
       return outcome.status === "signed_in" ? { ...outcome.credentials, deviceToken: outcome.deviceToken } : { loginToken: outcome.loginToken };
     },
@@ -48,7 +51,7 @@ export function appUserService(deps: ServiceDeps): ServiceImpl<typeof AppUserSer
       new RequestCheck().text("loginToken", req.loginToken, 128).done();
       checkCode("code", req.code);
       checkDeviceToken(req.deviceToken);
-      const signedIn = unwrap(await deps.signIn.complete({ ctx: withDevice(ctx, req.deviceToken), app, loginToken: req.loginToken, code: req.code }, issueTokens));
+      const signedIn = unwrap(await deps.signIn.complete({ ctx: withDevice(ctx, req.deviceToken), app, loginToken: req.loginToken, code: req.code }, issueTokens(ctx)));
       return { ...signedIn.credentials, deviceToken: signedIn.deviceToken };
     },
 

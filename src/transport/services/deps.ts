@@ -10,6 +10,7 @@ import type { AppTokens } from "../../core/tokens/app-tokens.js";
 import type { Clock } from "../../core/clock.js";
 import type { TotpEnrollment } from "../../core/otp/enrollment.js";
 import type { Sessions } from "../../core/sessions/sessions.js";
+import type { SessionList } from "../../core/sessions/session-list.js";
 import type { SignIn } from "../../core/sign-in/sign-in.js";
 import type { CookiePolicy } from "./credentials.js";
 
@@ -22,6 +23,8 @@ export interface ServiceDeps {
   appUsers: AppUsers;
   signIn: SignIn;
   sessions: Sessions;
+  /** The caller's sessions (SessionService ListSessions, RevokeSession, RevokeOtherSessions). */
+  sessionList: SessionList;
   enrollment: TotpEnrollment;
   cookie: CookiePolicy;
   clock: Clock;

@@ -11,6 +11,7 @@ const CONNECT_CODES: Record<FailureReason, Code> = {
   INVALID_CREDENTIALS: Code.Unauthenticated,
   ACCOUNT_DEACTIVATED: Code.PermissionDenied,
   ACCOUNT_NOT_FOUND: Code.NotFound,
+  SESSION_NOT_FOUND: Code.NotFound,
   FORBIDDEN: Code.PermissionDenied,
   INVALID_TOKEN: Code.Unauthenticated,
   INVALID_ENROLLMENT_CODE: Code.InvalidArgument,

@@ -1,6 +1,6 @@
 // SessionService: sign-in with a cookie or a bearer token, refresh (rotation) and sign-out.
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
+import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import type { IssueTokenRequest, SetCookieRequest } from "../../../gen/signin/session/v1/session_pb.js";
 import { SessionService } from "../../../gen/signin/session/v1/session_pb.js";
 import type { IssuedSession } from "../../core/sessions/sessions.js";
@@ -15,6 +15,8 @@ import { RequestCheck } from "./validate.js";
 
 const MAX_LOGIN_LENGTH = 320;
 const MAX_TOKEN_LENGTH = 4096;
+/** A session id is a `sid` (32 characters) or a `jti` (22). */
+const MAX_SESSION_ID_LENGTH = 64;
 
 /** A sign-in's session and the device credential to hand out with it. */
 interface SignedInSession {
@@ -40,7 +42,7 @@ export function sessionService(deps: ServiceDeps): ServiceImpl<typeof SessionSer
     // The device credential: sent in the body (API callers), else the browser's `device` cookie.
     const deviceToken = req.deviceToken || cookieValue(ctx.requestHeader.get("cookie"), deps.cookie.deviceName) || undefined;
     const step = { ctx: { ...who(ctx), deviceToken }, app: { id, lookup: deps.apps.findById(id) }, login: req.user, password: req.password, form: "plain" as const, secondFactor: factor };
-    const outcome = unwrap(await deps.signIn.withPassword(step, async (account, _app, how) => ok(sessions.start(account, projection, { secondFactor: how.secondFactor !== null }))));
+    const outcome = unwrap(await deps.signIn.withPassword(step, async (account, _app, how) => ok(sessions.start(account, projection, { secondFactor: how.secondFactor !== null, kind: ctx.method.name === "SetCookie" ? "cookie" : "bearer", ctx: step.ctx, deviceId: how.deviceId }))));
     if (outcome.status === "signed_in") return { session: outcome.credentials, deviceToken: outcome.deviceToken };
     return reject("SECOND_FACTOR_REQUIRED", {
       message: `User "${req.user}" has enabled MFA; please specify secondary authentication factor`,
@@ -53,6 +55,23 @@ export function sessionService(deps: ServiceDeps): ServiceImpl<typeof SessionSer
   const cookieToken = (ctx: HandlerContext) =>
     presentedToken(ctx.requestHeader, deps.cookie.name) ?? reject("NOT_AUTHENTICATED");
   const checkToken = (token: string) => new RequestCheck().text("token", token, MAX_TOKEN_LENGTH).done();
+
+  /**
+   * Whose sessions a session-list call is about, and which one is the caller's: the session the
+   * request presents (cookie or bearer; its chain id), else a Cosync `access-token` header (its `jti`),
+   * so an app user reaches the same list with the token the app already holds.
+   */
+  async function owner(ctx: HandlerContext): Promise<{ accountId: string; current: string }> {
+    const token = presentedToken(ctx.requestHeader, deps.cookie.name);
+    if (token) {
+      const caller = (await sessions.caller(token, presenter(ctx))) ?? reject("NOT_AUTHENTICATED");
+      return { accountId: caller.account.id, current: caller.session.chain };
+    }
+    const accessToken = ctx.requestHeader.get("access-token");
+    if (!accessToken) return reject("NOT_AUTHENTICATED");
+    const user = unwrap(await deps.appUsers.fromAccessToken(accessToken));
+    return { accountId: user.account.id, current: user.token.tokenId };
+  }
 
   return {
     async setCookie(req, ctx) {
@@ -91,15 +110,35 @@ export function sessionService(deps: ServiceDeps): ServiceImpl<typeof SessionSer
       return {};
     },
 
-    // Issue 16 (devices and sessions): filled in by its session-list work.
-    listSessions() {
-      throw new ConnectError("not implemented yet", Code.Unimplemented);
+    async listSessions(_req, ctx) {
+      const { accountId, current } = await owner(ctx);
+      const listed = await deps.sessionList.list(accountId, current);
+      return {
+        sessions: listed.map((s) => ({
+          id: s.id,
+          createdAt: timestampFromDate(new Date(s.createdAt)),
+          lastUsedAt: timestampFromDate(new Date(s.lastUsedAt)),
+          ip: s.ip,
+          userAgent: s.userAgent,
+          browser: s.browser,
+          os: s.os,
+          kind: s.kind,
+          rememberedDevice: s.rememberedDevice,
+          current: s.current,
+        })),
+      };
     },
-    revokeSession() {
-      throw new ConnectError("not implemented yet", Code.Unimplemented);
+
+    async revokeSession(req, ctx) {
+      const { accountId } = await owner(ctx);
+      new RequestCheck().text("id", req.id, MAX_SESSION_ID_LENGTH).done();
+      unwrap(await deps.sessionList.revoke(who(ctx), accountId, req.id, "user"));
+      return {};
     },
-    revokeOtherSessions() {
-      throw new ConnectError("not implemented yet", Code.Unimplemented);
+
+    async revokeOtherSessions(_req, ctx) {
+      const { accountId, current } = await owner(ctx);
+      return { revoked: await deps.sessionList.revokeOthers(who(ctx), accountId, current) };
     },
   };
 }
