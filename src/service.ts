@@ -24,6 +24,7 @@ import { defaultApp } from "./core/apps/app.js";
 import { Challenges } from "./core/otp/challenges.js";
 import { codeSecret } from "./core/otp/code-secret.js";
 import { DeviceCredentials } from "./core/devices/device-credential.js";
+import { RememberedDevices } from "./core/devices/remembered-devices.js";
 import { TotpEnrollment } from "./core/otp/enrollment.js";
 import { AppKeys, AppTokens } from "./core/tokens/app-tokens.js";
 import { Jwks } from "./core/tokens/jwks.js";
@@ -130,6 +131,7 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
     const serverSecret = await codeSecret(config.masterKey, keyStore);
     const challenges = new Challenges(store, clock, MAX_CODE_ATTEMPTS, serverSecret);
     const devices = new DeviceCredentials(serverSecret, clock);
+    const remembered = new RememberedDevices(store, revocations, clock);
     const sms = config.sms.webhookUrl
       ? new WebhookSmsSender(config.sms.webhookUrl, config.sms.webhookSecret!, clock)
       : new DevelopmentSmsSender(log, config.sms.devLogCodes);
@@ -146,9 +148,9 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
     const cookie = cookiePolicy(config.cookieSecure);
     // Every session's record (session list), and the list users and administrators see.
     const sessionRecords = new SessionRecords(store);
-    const sessionList = new SessionList(sessionRecords, revocations, audit, clock, null);
+    const sessionList = new SessionList(sessionRecords, revocations, audit, clock, remembered);
     const newDevice = config.notify && new WebhookNewDeviceNotifier(config.notify.webhookUrl, config.notify.webhookSecret, clock, log);
-    const signIn = new SignIn({ apps, accounts, hasher, totp, limits, challenges, sms, audit, log, devices, newDevice });
+    const signIn = new SignIn({ apps, accounts, hasher, totp, limits, challenges, sms, audit, log, devices, newDevice, remembered });
     const impls = implementations({
       accounts,
       apps,

@@ -15,6 +15,8 @@ export interface AuditEvent {
     | "sign_in.new_device"
     | "second_factor.required"
     | "second_factor.failure"
+    // The second factor skipped for a remembered device (reason: the factor), followed by the success.
+    | "second_factor.remembered"
     | "login_token.invalid"
     | "session_token.invalid"
     // A rotated refresh token presented again: its chain ended (with both IPs: the request's and `lastIp`).

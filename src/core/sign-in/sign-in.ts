@@ -9,6 +9,7 @@ import { appTokenHash, checkApp, sameTokenHash, type ActiveApp, type AppStore } 
 import type { Audit } from "../audit.js";
 import type { DeviceCredential, DeviceCredentials } from "../devices/device-credential.js";
 import type { NewDeviceNotifier } from "../devices/new-device.js";
+import type { RememberedDevices } from "../devices/remembered-devices.js";
 import { failureOf, ok, type Result } from "../failure.js";
 import { unreleasedReservation, type SignInLimits } from "../limits/sign-in-limits.js";
 import type { Logger } from "../logger.js";
@@ -64,6 +65,8 @@ export interface PasswordStep extends PasswordAttempt {
   secondFactor?: { type: string; token: string };
   /** Cosync-style: a pending second factor continues with a login token (an SMS code is sent). */
   continueWithLoginToken?: boolean;
+  /** With the second factor: remember this device (the app's rememberDeviceDays; ignored when 0). */
+  rememberDevice?: boolean;
 }
 
 export interface CompletionStep {
@@ -71,6 +74,8 @@ export interface CompletionStep {
   app: ActiveApp;
   loginToken: string;
   code: string;
+  /** Remember this device (as PasswordStep's). */
+  rememberDevice?: boolean;
 }
 
 export interface SignInDeps {
@@ -84,6 +89,8 @@ export interface SignInDeps {
   audit: Audit;
   log: Logger;
   devices: DeviceCredentials;
+  /** Devices whose sign-ins skip the second factor ("remember this device"); none = never remembered. */
+  remembered?: RememberedDevices | null;
   /** Told of each sign-in from a new device (NOTIFY_WEBHOOK_URL); none = audited only. */
   newDevice?: NewDeviceNotifier | null;
 }
@@ -122,13 +129,19 @@ export class SignIn {
     const device: SigningDevice = { presented, login: loginKey(step.login) };
     const factor = secondFactorFor(app, account);
     if (!factor) return this.finish(ctx, app, account, issue, null, device);
+    // A code sent anyway is checked as always; without one, a remembered device skips the factor. Its
+    // sign-in proves no second factor (null): a step-up still asks for the code or the password.
+    if (!step.secondFactor && (await this.isRemembered(app, account, device.presented))) {
+      this.deps.audit.record(ctx, { event: "second_factor.remembered", appId: app.id, accountId: account.id, reason: factor });
+      return this.finish(ctx, app, account, issue, null, device);
+    }
     if (step.secondFactor) {
       const { type, token } = step.secondFactor;
       // SMS needs a sent code, which only the two-step (login token) flow has.
       const code = await this.codes.check(account.id, async () =>
         type === "TOTP" && factor === "TOTP" ? this.deps.totp.verifyOnce(account.id, account.totpSecret!, token) : "invalid",
       );
-      return code.ok ? this.finish(ctx, app, account, issue, factor, device) : this.refuse(ctx, app.id, code.refusal);
+      return code.ok ? this.finish(ctx, app, account, issue, factor, { ...device, remember: step.rememberDevice }) : this.refuse(ctx, app.id, code.refusal);
     }
     const loginToken = step.continueWithLoginToken ? await this.loginTokens.start(ctx, app, account, factor) : null;
     if (loginToken && !loginToken.ok) return loginToken; // the SMS was refused or could not be sent (audited as such)
@@ -156,7 +169,7 @@ export class SignIn {
     // The login typed at the password step is not kept with the token: the handle (Cosync's login) stands in.
     const presented = this.deps.devices.open(ctx.deviceToken);
     const login = presented?.accountId === account.id ? presented.login : loginKey(account.email ?? account.username);
-    return this.finish(ctx, app, account, issue, pending.factor, { presented, login });
+    return this.finish(ctx, app, account, issue, pending.factor, { presented, login, remember: step.rememberDevice });
   }
 
   /**
@@ -175,7 +188,9 @@ export class SignIn {
     if (!known) this.deps.audit.record(ctx, { event: "sign_in.new_device", appId: app.id, accountId: account.id });
     let credentials: C;
     try {
-      credentials = await delivering;
+      // Remembered only by a sign-in that passed the factor and asked, in an app that remembers (else ignored).
+      const remembering = device.remember && factor && app.rememberDeviceDays > 0 ? this.deps.remembered?.remember(account.id, deviceId, ctx, app.rememberDeviceDays) : undefined;
+      [credentials] = await Promise.all([delivering, remembering]);
     } catch (err) {
       // An outage (the caller gets its error), not a refusal; the audit trail says so.
       this.deps.audit.record(ctx, { event: "sign_in.failure", appId: app.id, accountId: account.id, reason: "not_delivered" });
@@ -183,6 +198,13 @@ export class SignIn {
     }
     if (!known) this.deps.newDevice?.notify({ appId: app.id, accountId: account.id, ip: ctx.ip, userAgent: ctx.userAgent });
     return ok({ status: "signed_in", account, credentials, deviceToken });
+  }
+
+  /** Whether the presented device credential is this account's and remembered: the one place that skips a second factor. */
+  private async isRemembered(app: ActiveApp, account: Account, presented: DeviceCredential | null): Promise<boolean> {
+    const { remembered } = this.deps;
+    if (!remembered || app.rememberDeviceDays <= 0 || presented?.accountId !== account.id || presented.appId !== app.id) return false;
+    return remembered.isRemembered(account.id, presented.deviceId, app.rememberDeviceDays);
   }
 
   private refuse(ctx: RequestContext, appId: string | undefined, r: Refusal): Result<never> {
@@ -195,4 +217,6 @@ export class SignIn {
 interface SigningDevice {
   presented: DeviceCredential | null;
   login: string;
+  /** Asked to remember the device (honoured only once the second factor passed). */
+  remember?: boolean;
 }

@@ -51,7 +51,7 @@ export function appUserService(deps: ServiceDeps): ServiceImpl<typeof AppUserSer
       new RequestCheck().text("loginToken", req.loginToken, 128).done();
       checkCode("code", req.code);
       checkDeviceToken(req.deviceToken);
-      const signedIn = unwrap(await deps.signIn.complete({ ctx: withDevice(ctx, req.deviceToken), app, loginToken: req.loginToken, code: req.code }, issueTokens(ctx)));
+      const signedIn = unwrap(await deps.signIn.complete({ ctx: withDevice(ctx, req.deviceToken), app, loginToken: req.loginToken, code: req.code, rememberDevice: req.rememberDevice }, issueTokens(ctx)));
       return { ...signedIn.credentials, deviceToken: signedIn.deviceToken };
     },
 

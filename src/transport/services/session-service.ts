@@ -41,7 +41,7 @@ export function sessionService(deps: ServiceDeps): ServiceImpl<typeof SessionSer
     const projection = { profile: req.projection?.profile ?? false, permissions: req.projection?.permissions ?? false };
     // The device credential: sent in the body (API callers), else the browser's `device` cookie.
     const deviceToken = req.deviceToken || cookieValue(ctx.requestHeader.get("cookie"), deps.cookie.deviceName) || undefined;
-    const step = { ctx: { ...who(ctx), deviceToken }, app: { id, lookup: deps.apps.findById(id) }, login: req.user, password: req.password, form: "plain" as const, secondFactor: factor };
+    const step = { ctx: { ...who(ctx), deviceToken }, app: { id, lookup: deps.apps.findById(id) }, login: req.user, password: req.password, form: "plain" as const, secondFactor: factor, rememberDevice: req.rememberDevice };
     const outcome = unwrap(await deps.signIn.withPassword(step, async (account, _app, how) => ok(sessions.start(account, projection, { secondFactor: how.secondFactor !== null, kind: ctx.method.name === "SetCookie" ? "cookie" : "bearer", ctx: step.ctx, deviceId: how.deviceId }))));
     if (outcome.status === "signed_in") return { session: outcome.credentials, deviceToken: outcome.deviceToken };
     return reject("SECOND_FACTOR_REQUIRED", {
