@@ -28,6 +28,9 @@ const HELP = `Usage: signin [--url URL] [--token TOKEN] [--json] <command>
                             permissions and metadata replace the account's; --email '' removes it
   users set-password <id> --password P
   users deactivate|activate|reset-2fa|revoke|audit <id>
+  users sessions <id> [--revoke S]
+                            the account's live sessions (id, kind, browser, OS, IP, last used, created);
+                            --revoke ends session S (an id from the list) on every instance
   totp enroll <id>          new active TOTP secret, shown as a QR code in the terminal
   import <file> [--app A]   JSON lines of accounts (see docs/operations.md); progress on stderr, summary at the end
   keys rotate [--app A]     new signing key (the service's, or an app's)
@@ -61,6 +64,7 @@ const OPTIONS = {
   permission: { type: "string", multiple: true },
   "clear-permissions": { type: "boolean" },
   batch: { type: "string" },
+  revoke: { type: "string" },
 } as const satisfies ParseArgsConfig["options"];
 type Option = keyof typeof OPTIONS;
 
@@ -77,6 +81,7 @@ const COMMANDS: Record<string, { id?: true; options?: Option[] }> = {
   "users update": { id: true, options: [...ACCOUNT, "clear-permissions"] },
   "users set-password": { id: true, options: ["password"] },
   ...Object.fromEntries(["deactivate", "activate", "reset-2fa", "revoke", "audit"].map((v) => [`users ${v}`, { id: true }])),
+  "users sessions": { id: true, options: ["revoke"] },
   "totp enroll": { id: true },
   "keys rotate": { options: ["app"] },
   import: { id: true, options: ["app", "batch"] },
@@ -210,6 +215,19 @@ async function main(argv: string[]): Promise<void> {
       return print("listAuditEvents", res, () =>
         res.events.map((e) => `${new Date(Number(e.time?.seconds ?? 0) * 1000).toISOString()}\t${e.event}\t${e.reason}\t${e.ip}\t${e.surface}`).join("\n") ||
           "(no events)",
+      );
+    }
+    case "users sessions": {
+      if (o.revoke !== undefined) {
+        await client.revokeSession({ accountId: id(), sessionId: o.revoke || usage("--revoke needs a session id") });
+        return done(o.json, `session ${o.revoke} ended`);
+      }
+      const res = await client.listSessions({ accountId: id() });
+      const at = (t: { seconds: bigint } | undefined) => new Date(Number(t?.seconds ?? 0) * 1000).toISOString();
+      return print("listSessions", res, () =>
+        res.sessions
+          .map((s) => [s.id, s.kind, s.browser || "?", s.os || "?", s.ip, `last used ${at(s.lastUsedAt)}`, `created ${at(s.createdAt)}`, ...(s.rememberedDevice ? ["remembered"] : [])].join("\t"))
+          .join("\n") || "(no sessions)",
       );
     }
     case "totp enroll": {
