@@ -3,8 +3,12 @@
 // (user.info) and a sign-out button. It talks to the service with connect-web; the session is
 // the HttpOnly cookie, which this script never sees. Its token expires long before the session
 // (15 min vs 30 days), so a refused call refreshes the cookie once and retries.
+// "Your devices" lists the account's live sessions (ListSessions) with a sign-out button for each
+// other one (RevokeSession), which ends that session everywhere at once.
+import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { createWebClients, ErrorDetailSchema } from "../clients/web.js";
+import type { Session } from "../../gen/signin/session/v1/session_pb.js";
 
 const api = createWebClients(location.origin);
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -79,6 +83,56 @@ async function showAccount() {
   $("account-mfa").textContent = user?.mfaEnabled ? "on" : "off";
   say("");
   show("account");
+  // The account is shown even when the list cannot be (the next visit tries again).
+  await showDevices().catch(() => say("Your devices could not be listed."));
+}
+
+const KINDS: Record<string, string> = { cookie: "browser", bearer: "app (token)", "access-token": "app (access token)" };
+
+/** One row: what and where (text only: a user agent is whatever the other device sent), then its button. */
+function deviceRow(s: Session): HTMLLIElement {
+  const row = document.createElement("li");
+  row.dataset.sessionId = s.id;
+  const what = document.createElement("div");
+  const name = [s.browser || "Unknown browser", s.os && `on ${s.os}`].filter(Boolean).join(" ");
+  what.append(document.createTextNode(name));
+  const where = document.createElement("span");
+  where.className = "device-where";
+  const lastUsed = s.lastUsedAt ? timestampDate(s.lastUsedAt).toLocaleString() : "";
+  where.textContent = [s.ip, `last used ${lastUsed}`, KINDS[s.kind] ?? s.kind, s.rememberedDevice ? "remembered" : ""].filter(Boolean).join(" · ");
+  what.append(where);
+  row.append(what);
+  if (s.current) {
+    row.className = "current";
+    const mark = document.createElement("span");
+    mark.className = "this-device";
+    mark.textContent = "This device";
+    row.append(mark);
+  } else {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.textContent = "Sign out";
+    button.setAttribute("aria-label", `Sign out ${name}, ${s.ip}`);
+    button.addEventListener("click", () => void signOutDevice(s.id, name));
+    row.append(button);
+  }
+  return row;
+}
+
+async function showDevices() {
+  const { sessions } = await withSession(() => api.session.listSessions({}));
+  $("device-list").replaceChildren(...sessions.map(deviceRow));
+}
+
+/** Ends another session; one that ended meanwhile is gone from the list all the same. */
+async function signOutDevice(id: string, name: string) {
+  try {
+    await withSession(() => api.session.revokeSession({ id }));
+    say(`Signed out ${name}.`, "info");
+  } catch (err) {
+    if (ConnectError.from(err).findDetails(ErrorDetailSchema)[0]?.reason !== "SESSION_NOT_FOUND") return say("Could not sign that device out. Please try again.");
+  }
+  await showDevices().catch(() => undefined);
 }
 
 async function signIn(code?: string) {
