@@ -5,6 +5,7 @@
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startRedisServer } from "./support/global-setup.js";
+import { APP_TOKENS, COSYNC_APPS, cosync, md5, WILE } from "./support/cosync.js";
 import { COYOTE, post, startTestService, type TestService } from "./support/service.js";
 
 describe("Redis round trips", () => {
@@ -13,7 +14,7 @@ describe("Redis round trips", () => {
   let probe: Redis;
   beforeAll(async () => {
     redis = await startRedisServer();
-    svc = await startTestService({ REDIS_URL: redis.url });
+    svc = await startTestService({ REDIS_URL: redis.url }, [COYOTE, WILE], COSYNC_APPS);
     probe = new Redis(redis.url);
   });
   afterAll(async () => {
@@ -53,6 +54,15 @@ describe("Redis round trips", () => {
     await post(`${svc.url}/api/user.info`, {}, { cookie }); // the account cache warms up
     const trips: number[] = [];
     for (let i = 0; i < 3; i++) trips.push(await roundTrips(async () => expect((await post(`${svc.url}/api/user.info`, {}, { cookie })).json.ok).toBe(true)));
+    expect(trips).toStrictEqual([1, 1, 1]);
+  });
+
+  it("a Cosync user method with an access-token makes one: its record (revocable on its own) is read with the revocation time and the caches' generations", async () => {
+    const login = await cosync(svc.url, "login", { handle: WILE.handle, password: md5(WILE.password) }, { "app-token": APP_TOKENS.acme });
+    const token = login.json["access-token"] as string;
+    expect((await cosync(svc.url, "getUser", null, { "access-token": token })).status).toBe(200); // the caches warm up
+    const trips: number[] = [];
+    for (let i = 0; i < 3; i++) trips.push(await roundTrips(async () => expect((await cosync(svc.url, "getUser", null, { "access-token": token })).status).toBe(200)));
     expect(trips).toStrictEqual([1, 1, 1]);
   });
 });
