@@ -82,7 +82,7 @@ describe("signin CLI", () => {
     expect(wile.json().account.metadata).toStrictEqual({ user_data: { role: "admin" } });
     const first = await login("wile@readme.io");
     expect(first.status).toBe(200);
-    expect(Object.keys(first.json).sort()).toStrictEqual(["access-token", "jwt"]);
+    expect(Object.keys(first.json).sort()).toStrictEqual(["access-token", "device-token", "jwt"]); // device-token: issue 16
     expect(claims(first.json.jwt)).toMatchObject({ aud: "readme-realm", sub: "wile@readme.io", user_data: { role: "admin" } });
 
     // Without the required metadata no token is issued; `users update` supplies it.
