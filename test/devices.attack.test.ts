@@ -92,7 +92,7 @@ describe("known devices during an attack on the account", () => {
     expect(Object.keys(byApp.json).sort()).toStrictEqual(["access-token", "device-token", "jwt"]);
     const rpc = createClient(SessionService, createConnectTransport({ baseUrl: svc.url, httpVersion: "1.1" }));
     const res = await rpc.issueToken({ user: "coyote", password: COYOTE.password, deviceToken: byToken.json.deviceToken }, { headers: from("203.0.113.10") });
-    expect(deviceId(res.deviceToken)).toBe(deviceId(bearer));
+    expect(deviceId(res.deviceToken!)).toBe(deviceId(bearer));
 
     // A credential longer than any we issue is bad input, in each envelope.
     expect((await issueToken({ password: COYOTE.password, deviceToken: "x".repeat(1025) })).json.error).toMatchObject({ code: 400 });

@@ -108,6 +108,7 @@ describe("audit events", () => {
       const audit = svc.logs.filter((l) => l.audit);
       expect(audit.map((e) => [e.event, e.reason])).toStrictEqual([
         ["sign_in.success", undefined],
+        ["sign_in.new_device", undefined], // no device credential presented (issue 16)
         ["sign_in.failure", "wrong_password"],
         ["sign_in.failure", "unknown_account"],
         ["second_factor.required", "TOTP"],
@@ -115,8 +116,9 @@ describe("audit events", () => {
         ["session_token.invalid", "RefreshToken"],
       ]);
       expect(audit[0]).toMatchObject({ appId: "default", accountId: COYOTE.id, ip: "127.0.0.1", userAgent: "audit-test/1.0", requestId: "req-123", surface: "yeep" });
-      expect(audit[1]).toMatchObject({ accountId: COYOTE.id });
-      expect(audit[2]!.accountId).toBeUndefined();
+      expect(audit[1]).toMatchObject({ accountId: COYOTE.id, ip: "127.0.0.1", userAgent: "audit-test/1.0", requestId: "req-123" });
+      expect(audit[2]).toMatchObject({ accountId: COYOTE.id });
+      expect(audit[3]!.accountId).toBeUndefined();
       const all = JSON.stringify(svc.logs);
       for (const secret of ["Wr0ng-secret!", COYOTE.password, "meep-meep-42", "forged.token.value"]) expect(all).not.toContain(secret);
     } finally {

@@ -48,6 +48,15 @@ describe("Redis round trips", () => {
     expect(await roundTrips(async () => expect((await signIn()).json.ok).toBe(true))).toBe(2); // and resets it
   });
 
+  it("a sign-in presenting its device cookie makes two: the device's budget is read with the limits", async () => {
+    const device = (res: { headers: Headers }) => res.headers.getSetCookie().find((c) => c.startsWith("device="))!.split(";")[0]!;
+    const first = await signIn();
+    const withDevice = (password: string, cookie: string) => post(`${svc.url}/api/session.setCookie`, { user: "coyote", password }, { cookie });
+    const cookie = device(first);
+    expect(await roundTrips(async () => expect((await withDevice(COYOTE.password, cookie)).json.ok).toBe(true))).toBe(2);
+    expect(await roundTrips(async () => expect((await withDevice("wrong", cookie)).json.error.code).toBe(10002))).toBe(2);
+  });
+
   it("user.info with a session makes one: the session, its revocation time and the account's cache generation together", async () => {
     const res = await signIn();
     const cookie = res.headers.get("set-cookie")!.split(";")[0]!;
