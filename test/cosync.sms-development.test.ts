@@ -30,7 +30,7 @@ describe("development SMS sender", () => {
       const code = smsLogs(svc.logs)[0]?.code as string;
       expect(code).toMatch(/^\d{6}$/);
       const done = await cosync(svc.url, "loginComplete", { loginToken, code }, { "app-token": APP_TOKENS.phone });
-      expect(Object.keys(done.json).sort()).toStrictEqual(["access-token", "jwt"]);
+      expect(Object.keys(done.json).sort()).toStrictEqual(["access-token", "device-token", "jwt"]); // device-token: issue 16
     } finally {
       await svc.close();
     }

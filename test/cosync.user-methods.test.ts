@@ -106,7 +106,7 @@ describe("Cosync-style user methods", () => {
     const off = await cosync(svc.url, "setTwoFactorGoogleVerification", { twoFactor: false }, { "access-token": completed.json["access-token"] });
     expect(off.json).toStrictEqual({});
     const plain = await cosync(svc.url, "login", { handle: WILE.handle, password: md5(WILE.password) }, { "app-token": APP_TOKENS.acme });
-    expect(Object.keys(plain.json).sort()).toStrictEqual(["access-token", "jwt"]);
+    expect(Object.keys(plain.json).sort()).toStrictEqual(["access-token", "device-token", "jwt"]); // device-token: issue 16
   });
 
   it("one account signs in on both surfaces: Yeep-style with the plain password, Cosync-style with its md5", async () => {

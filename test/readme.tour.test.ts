@@ -129,7 +129,7 @@ describe("the README's five-minute tour", () => {
     expect(json(secondStep[1])).toStrictEqual({ ok: true, user: { id: COYOTE_ID } });
     // Cosync-style login: the app's RS256 jwt and an access-token.
     const tokens = json(cosync[0]);
-    expect(Object.keys(tokens).sort()).toStrictEqual(["access-token", "jwt"]);
+    expect(Object.keys(tokens).sort()).toStrictEqual(["access-token", "device-token", "jwt"]); // device-token: issue 16
     const claims = JSON.parse(Buffer.from(tokens.jwt.split(".")[1], "base64url").toString());
     expect(claims).toMatchObject({ sub: "roadrunner@acme.com", aud: "acme" });
     expect(tokens["access-token"]).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+$/);
