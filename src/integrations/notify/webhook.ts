@@ -3,13 +3,11 @@
 // HMAC-SHA256 with NOTIFY_WEBHOOK_SECRET over "<timestamp>.<body>" (X-Signin-Timestamp,
 // X-Signin-Signature), so the receiver can reject forged and replayed requests.
 // Fire and forget: the sign-in never waits for it nor fails with it; a slow receiver costs at most
-// MAX_IN_FLIGHT open requests, each at most TIMEOUT_MS, and what is dropped or fails is logged.
-import { createHmac } from "node:crypto";
+// MAX_IN_FLIGHT open requests, each at most 5 s (signed-webhook.ts), and what is dropped or fails is logged.
 import type { Clock } from "../../core/clock.js";
 import type { NewDeviceNotifier, NewDeviceSignIn } from "../../core/devices/new-device.js";
 import type { Logger } from "../../core/logger.js";
-
-const TIMEOUT_MS = 5000;
+import { postSigned } from "../signed-webhook.js";
 const MAX_IN_FLIGHT = 256;
 
 export class WebhookNewDeviceNotifier implements NewDeviceNotifier {
@@ -35,18 +33,8 @@ export class WebhookNewDeviceNotifier implements NewDeviceNotifier {
   }
 
   private async send(signIn: NewDeviceSignIn): Promise<void> {
-    const now = this.clock.now();
     const { appId, accountId, ip, userAgent } = signIn;
-    const body = JSON.stringify({ event: "sign_in.new_device", appId, accountId, ip, userAgent, at: new Date(now).toISOString() });
-    const timestamp = String(Math.floor(now / 1000));
-    const signature = createHmac("sha256", this.secret).update(`${timestamp}.${body}`).digest("hex");
-    const res = await fetch(this.url, {
-      method: "POST",
-      headers: { "content-type": "application/json", "x-signin-timestamp": timestamp, "x-signin-signature": `sha256=${signature}` },
-      body,
-      signal: AbortSignal.timeout(TIMEOUT_MS),
-    });
-    await res.body?.cancel();
-    if (!res.ok) throw new Error(`HTTP ${res.status}`);
+    const at = new Date(this.clock.now()).toISOString();
+    await postSigned(this.url, this.secret, this.clock, { event: "sign_in.new_device", appId, accountId, ip, userAgent, at });
   }
 }

@@ -13,6 +13,7 @@ import type { AppSpec } from "../../core/admin/app-spec.js";
 import type { App } from "../../core/apps/app.js";
 import { requestContextKey } from "../request-context.js";
 import { failureThrown, unwrap } from "./errors.js";
+import { sessionMessage } from "./session-message.js";
 
 /** The admin core, built in src/service.ts. */
 export type AdminDeps = Admin;
@@ -227,17 +228,7 @@ export function adminService(admin: AdminDeps): ServiceImpl<typeof AdminService>
     async listSessions({ accountId }) {
       const sessions = unwrap(await admin.sessions.list(accountId));
       return {
-        sessions: sessions.map((s) => ({
-          id: s.id,
-          createdAt: timestampFromDate(new Date(s.createdAt)),
-          lastUsedAt: timestampFromDate(new Date(s.lastUsedAt)),
-          ip: s.ip,
-          userAgent: s.userAgent,
-          browser: s.browser,
-          os: s.os,
-          kind: s.kind,
-          rememberedDevice: s.rememberedDevice,
-        })),
+        sessions: sessions.map(sessionMessage), // AccountSession has no `current`: left out by the encoder
       };
     },
 

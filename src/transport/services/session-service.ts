@@ -11,6 +11,7 @@ import { clearedCookie, cookieValue, deviceCookie, presentedToken, sessionCookie
 import { presenter } from "./authenticate.js";
 import { who, type ServiceDeps } from "./deps.js";
 import { reject, unwrap } from "./errors.js";
+import { sessionMessage } from "./session-message.js";
 import { RequestCheck } from "./validate.js";
 
 const MAX_LOGIN_LENGTH = 320;
@@ -114,18 +115,7 @@ export function sessionService(deps: ServiceDeps): ServiceImpl<typeof SessionSer
       const { accountId, current } = await owner(ctx);
       const listed = await deps.sessionList.list(accountId, current);
       return {
-        sessions: listed.map((s) => ({
-          id: s.id,
-          createdAt: timestampFromDate(new Date(s.createdAt)),
-          lastUsedAt: timestampFromDate(new Date(s.lastUsedAt)),
-          ip: s.ip,
-          userAgent: s.userAgent,
-          browser: s.browser,
-          os: s.os,
-          kind: s.kind,
-          rememberedDevice: s.rememberedDevice,
-          current: s.current,
-        })),
+        sessions: listed.map(sessionMessage),
       };
     },
 
