@@ -3,27 +3,13 @@
 // Without ADMIN_TOKEN there is no admin API at all.
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AdminService } from "../gen/signin/admin/v1/admin_pb.js";
 import { cosync, md5 } from "./support/cosync.js";
+import { ADMIN_TOKEN, cli } from "./support/cli.js";
 import { spawnService } from "./support/spawn.js";
 import { bootstrapFile, post, startTestService, testEnv } from "./support/service.js";
-
-const ADMIN_TOKEN = "admin-token-for-tests-0123456789abcdef";
-
-// Asynchronous: a synchronous run would freeze this process's timers, and fetch would then reuse a
-// keep-alive connection the service has already closed ("other side closed").
-function cli(url: string, ...args: string[]) {
-  return new Promise<{ code: number | null; stdout: string; stderr: string; json: () => any }>((resolve) => {
-    const child = spawn(process.execPath, ["--import", "tsx", "src/cli/signin.ts", ...args], { env: { ...process.env, SIGNIN_URL: url, ADMIN_TOKEN } });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    child.on("close", (code) => resolve({ code, stdout, stderr, json: () => JSON.parse(stdout) }));
-  });
-}
 
 describe("signin CLI", () => {
   let url: string;

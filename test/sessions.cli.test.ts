@@ -1,25 +1,12 @@
 // `signin users sessions <id>` (issue 16): an account's live sessions from the admin CLI, and
 // `--revoke <session id>` ending one; clear errors for an unknown account or session.
-import { spawn } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ADMIN_TOKEN, cli } from "./support/cli.js";
 import { spawnService } from "./support/spawn.js";
 import { bootstrapFile, post, testEnv } from "./support/service.js";
 
-const ADMIN_TOKEN = "admin-token-for-tests-0123456789abcdef";
 const WINDOWS_FIREFOX = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0";
 const MAC_CHROME = "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
-
-// Asynchronous, as in admin.cli.test.ts: a synchronous run would freeze this process's timers.
-function cli(url: string, ...args: string[]) {
-  return new Promise<{ code: number | null; stdout: string; stderr: string; json: () => any }>((resolve) => {
-    const child = spawn(process.execPath, ["--import", "tsx", "src/cli/signin.ts", ...args], { env: { ...process.env, SIGNIN_URL: url, ADMIN_TOKEN } });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    child.on("close", (code) => resolve({ code, stdout, stderr, json: () => JSON.parse(stdout) }));
-  });
-}
 
 describe("signin users sessions", () => {
   let url: string;
