@@ -54,6 +54,8 @@ export interface Config {
   metrics: { port: number | null; host: string; token: string | null };
   /** grpc.health.v1 Watch streams open at once, per process and per client IP. */
   healthWatch: { maxStreams: number; maxStreamsPerIp: number };
+  /** Passkeys: the relying party (a registrable domain) and the page origins assertions may come from. */
+  webauthn: { rpId: string; rpName: string; origins: string[] | null };
 }
 
 /** The documented variables: name, default, meaning (docs/configuration.md's table is this list). */
@@ -78,6 +80,9 @@ export const ENV_VARS: Array<[name: string, fallback: string, meaning: string]> 
   ["MAX_BODY_BYTES", "65536", "Largest accepted request body."],
   ["SIGNIN_BOOTSTRAP", "", "JSON file of apps and accounts created at start-up when missing; existing ones are never changed."],
   ["TOTP_ISSUER", "Sign-in", "Issuer shown by authenticator apps."],
+  ["WEBAUTHN_RP_ID", "", "Passkeys: relying-party id, the domain passkeys are bound to (e.g. example.com); every WEBAUTHN_ORIGINS host must be it or a subdomain. Unset = HOST when it is a host name, else localhost."],
+  ["WEBAUTHN_RP_NAME", "Sign-in", "Passkeys: the service name authenticators show."],
+  ["WEBAUTHN_ORIGINS", "", "Passkeys: comma-separated origins (https://app.example.com) whose pages may register and use passkeys; http only for localhost. Unset = the service's own origin: http(s)://WEBAUTHN_RP_ID and the port it listens on."],
   ["LOG_LEVEL", "info", "pino level: fatal, error, warn, info, debug, trace, silent."],
   ["DEFAULT_APP", "default", "App whose accounts the Yeep-style API serves (created when missing)."],
   ["ACCESS_TOKEN_TTL", "86400", "Lifetime of a Cosync-style access-token, seconds."],
@@ -216,11 +221,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const requestTimeout = int("REQUEST_TIMEOUT", 1, 3600);
   // Node refuses a header deadline beyond the whole request's.
   if (requestTimeout < headersTimeout) throw new ConfigError(`REQUEST_TIMEOUT (${requestTimeout}) must be at least HEADERS_TIMEOUT (${headersTimeout})`);
+  const webauthn = webauthnConfig(str("WEBAUTHN_RP_ID"), str("WEBAUTHN_RP_NAME"), str("WEBAUTHN_ORIGINS"), host);
   const defaultAppId = str("DEFAULT_APP");
   if (!isAppId(defaultAppId)) throw new ConfigError(`DEFAULT_APP is not a valid app id: "${defaultAppId}"`);
 
   return {
     trustedProxies,
+    webauthn,
     connections: {
       headersTimeoutMs: headersTimeout * 1000,
       requestTimeoutMs: requestTimeout * 1000,
@@ -278,6 +285,26 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     totpIssuer: str("TOTP_ISSUER"),
     logLevel: oneOf("LOG_LEVEL", ["fatal", "error", "warn", "info", "debug", "trace", "silent"]),
   };
+}
+
+// Browsers accept a passkey only for an origin whose host is the RP id or under it, and only over
+// https (localhost excepted): a mismatch would make every ceremony fail, so it stops start-up.
+// Unset origins (null) stand for the service's own, known once it listens (PORT=0 picks a free port).
+function webauthnConfig(rawRpId: string, rpName: string, rawOrigins: string, host: string): Config["webauthn"] {
+  const rpId = (rawRpId || (net.isIP(host) ? "localhost" : host)).toLowerCase().replace(/\.$/, "");
+  if (net.isIP(rpId) || !/^(?=.{1,253}$)[a-z\d]([a-z\d-]{0,61}[a-z\d])?(\.[a-z\d]([a-z\d-]{0,61}[a-z\d])?)*$/.test(rpId)) {
+    throw new ConfigError(`WEBAUTHN_RP_ID: "${rpId}" is not a domain name (passkeys cannot be bound to an IP address); set it to the site's domain, e.g. example.com`);
+  }
+  if (rpName.length > 64) throw new ConfigError("WEBAUTHN_RP_NAME must be at most 64 characters");
+  const listed = rawOrigins.split(",").map((o) => o.trim()).filter(Boolean);
+  for (const o of listed) {
+    const url = /^https?:\/\/[^/\s]+$/.test(o) && URL.canParse(o) ? new URL(o) : null;
+    if (!url || url.origin !== o.toLowerCase()) throw new ConfigError(`WEBAUTHN_ORIGINS: "${o}" is not an origin like https://app.example.com`);
+    const h = url.hostname;
+    if (h !== rpId && !h.endsWith(`.${rpId}`)) throw new ConfigError(`WEBAUTHN_ORIGINS: "${o}" is not on WEBAUTHN_RP_ID "${rpId}" (its host must be ${rpId} or a subdomain)`);
+    if (url.protocol === "http:" && h !== "localhost" && !h.endsWith(".localhost")) throw new ConfigError(`WEBAUTHN_ORIGINS: "${o}" must use https (browsers allow passkeys over http only on localhost)`);
+  }
+  return { rpId, rpName, origins: listed.length ? listed.map((o) => o.toLowerCase()) : null };
 }
 
 // An address or a host name, checked here so that a typo is not reported as a failed name lookup.
