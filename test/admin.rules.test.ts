@@ -2,46 +2,27 @@
 // App-id rule and defaults, unknown apps and accounts, revocation on deactivation, factor reset, passwords.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../src/config.js";
-import { Admin } from "../src/core/admin/admin.js";
+import type { Admin } from "../src/core/admin/admin.js";
 import { appTokenHash, defaultApp, type App } from "../src/core/apps/app.js";
-import { loggerAudit, RecentAudit } from "../src/core/audit.js";
+import type { RecentAudit } from "../src/core/audit.js";
 import { parseBootstrap } from "../src/core/bootstrap.js";
-import { ManualClock } from "../src/core/clock.js";
-import type { Failure, Result } from "../src/core/failure.js";
-import { PasswordHasher } from "../src/core/password/hasher.js";
+import type { ManualClock } from "../src/core/clock.js";
+import type { PasswordHasher } from "../src/core/password/hasher.js";
 import { passwordSecret } from "../src/core/password/secret.js";
 import { UNKNOWN_CONTEXT } from "../src/core/request-context.js";
-import { SessionList } from "../src/core/sessions/session-list.js";
-import { SessionRecords } from "../src/core/sessions/session-records.js";
-import { Revocations } from "../src/core/sessions/revocations.js";
-import { Sealer } from "../src/core/secrets/sealer.js";
-import { AppKeys } from "../src/core/tokens/app-tokens.js";
-import { KeyRing } from "../src/core/tokens/key-ring.js";
-import { MemoryEphemeralStore } from "../src/stores/memory/ephemeral.js";
+import type { Revocations } from "../src/core/sessions/revocations.js";
 import { PostgresAccountStore } from "../src/stores/postgres/accounts.js";
 import { PostgresAppStore } from "../src/stores/postgres/apps.js";
-import { openDatabase, type Database } from "../src/stores/postgres/database.js";
-import { PostgresKeyStore } from "../src/stores/postgres/keys.js";
-import { migrate } from "../src/stores/postgres/migrations.js";
+import type { Database } from "../src/stores/postgres/database.js";
+import { adminCore, failure, value } from "./support/admin-core.js";
 
 const NO_ACCOUNT = "ffffffffffffffffffffffff";
-const silent = { info() {}, warn() {}, error() {} };
-
-const value = <T>(r: Result<T>): T => {
-  if (!r.ok) throw new Error(`expected success, got ${r.failure.reason}: ${r.failure.message}`);
-  return r.value;
-};
-const failure = <T>(r: Result<T>): Failure => {
-  if (r.ok) throw new Error("expected a failure");
-  return r.failure;
-};
 
 describe("admin rules", () => {
+  let core: Awaited<ReturnType<typeof adminCore>>;
   let db: Database;
-  let store: MemoryEphemeralStore;
-  const clock = new ManualClock();
-  // Cheap argon2 parameters: the rules are under test, not the hashing cost.
-  const hasher = new PasswordHasher({ memoryKiB: 1024, iterations: 1, parallelism: 1 });
+  let clock: ManualClock;
+  let hasher: PasswordHasher;
   let apps: PostgresAppStore;
   let accounts: PostgresAccountStore;
   let revocations: Revocations;
@@ -49,33 +30,10 @@ describe("admin rules", () => {
   let admin: Admin;
 
   beforeAll(async () => {
-    db = await openDatabase({ dataDir: "memory://", schema: "admin_rules" });
-    await migrate(db);
-    store = new MemoryEphemeralStore(clock);
-    apps = new PostgresAppStore(db);
-    accounts = new PostgresAccountStore(db, new Sealer(null));
-    const keys = new PostgresKeyStore(db, new Sealer(null));
-    revocations = new Revocations(store, clock, 3600_000);
-    recentAudit = new RecentAudit(loggerAudit(silent), store, clock, silent);
-    await apps.upsert(defaultApp("default"));
-    admin = new Admin({
-      apps,
-      accounts,
-      hasher,
-      appKeys: new AppKeys(keys),
-      serviceKeys: await KeyRing.load(keys, "session", "EdDSA"),
-      revocations,
-      recentAudit,
-      sessionList: new SessionList(new SessionRecords(store), revocations, recentAudit, clock, null),
-      defaultAppId: "default",
-      serviceKeyGraceMs: 60_000,
-      totpIssuer: "Tests",
-    });
+    core = await adminCore();
+    ({ db, clock, hasher, apps, accounts, revocations, recentAudit, admin } = core);
   });
-  afterAll(async () => {
-    await store?.close();
-    await db?.close();
-  });
+  afterAll(() => core?.close());
 
   const newAccount = async (username: string, appId?: string) => value(await admin.accounts.create({ appId, username, password: "password-" + username }));
   const keyCount = async (appId: string) =>

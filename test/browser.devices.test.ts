@@ -2,31 +2,21 @@
 // every live session of the account (browser, OS, IP, last used, "This device"), and a session signed in
 // elsewhere (an API client, another browser) is signed out with its row's button: its token or cookie
 // answers 10000 at once, and the other browser is back at the sign-in form.
-import { build } from "esbuild";
-import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { chromium, type Browser, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { artifacts, buildPage, haveChromium, launchChromium } from "./support/browser.js";
 import { COYOTE, post, startTestService, type TestService } from "./support/service.js";
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const root = join(import.meta.dirname, "..");
-const artifacts = join(root, "test/artifacts");
-const haveChromium = existsSync(CHROMIUM);
-if (!haveChromium) console.warn(`\n!!! ${CHROMIUM} is missing: the browser tests are SKIPPED (apt-get install chromium; .ci/run does) !!!\n`);
 const WINDOWS_FIREFOX = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0";
 
 describe.skipIf(!haveChromium)("Your devices, in Chromium", () => {
   let svc: TestService;
   let browser: Browser;
   beforeAll(async () => {
-    await build({ entryPoints: [join(root, "src/web/app.ts")], bundle: true, format: "esm", target: "es2022", outfile: join(root, "dist/web/app.js"), logLevel: "silent" });
-    mkdirSync(artifacts, { recursive: true });
+    await buildPage();
     svc = await startTestService();
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-    });
+    browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close();

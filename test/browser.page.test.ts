@@ -1,32 +1,21 @@
 // The sign-in page in real headless Chromium (Debian's, driven by playwright-core): sign-in without and with
 // TOTP, clear messages, the HttpOnly cookie invisible to page script, an expired token refreshed while the
 // session lives, and sign-out revoking the session. Screenshots of each step go to test/artifacts/ (git-ignored).
-import { build } from "esbuild";
-import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { generate } from "otplib";
-import { chromium, type Browser, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { artifacts, buildPage, haveChromium, launchChromium } from "./support/browser.js";
 import { COYOTE, post, ROADRUNNER, startTestService, TOTP_SECRET, type TestService } from "./support/service.js";
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const root = join(import.meta.dirname, "..");
-const artifacts = join(root, "test/artifacts");
-const haveChromium = existsSync(CHROMIUM);
-if (!haveChromium) console.warn(`\n!!! ${CHROMIUM} is missing: the browser tests are SKIPPED (apt-get install chromium; .ci/run does) !!!\n`);
 
 describe.skipIf(!haveChromium)("sign-in page in Chromium", () => {
   let svc: TestService;
   let browser: Browser;
   beforeAll(async () => {
-    // The page's bundle, as `npm run build:web` makes it.
-    await build({ entryPoints: [join(root, "src/web/app.ts")], bundle: true, format: "esm", target: "es2022", outfile: join(root, "dist/web/app.js"), logLevel: "silent" });
-    mkdirSync(artifacts, { recursive: true });
+    await buildPage();
     svc = await startTestService();
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-    });
+    browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close();

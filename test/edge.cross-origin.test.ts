@@ -4,12 +4,12 @@
 // Chromium page on another origin of the same site (where SameSite=Lax does not stop the cookie).
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { existsSync } from "node:fs";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
-import { chromium, type Browser } from "playwright-core";
+import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { UserService } from "../gen/signin/session/v1/user_pb.js";
+import { haveChromium, launchChromium } from "./support/browser.js";
 import { COYOTE, post, startTestService, type TestService } from "./support/service.js";
 
 const APP = "https://app.example.com";
@@ -114,10 +114,6 @@ describe("cookie requests from other origins (plain fetch)", () => {
   });
 });
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const haveChromium = existsSync(CHROMIUM);
-if (!haveChromium) console.warn(`\n!!! ${CHROMIUM} is missing: the cross-origin browser test is SKIPPED !!!\n`);
-
 describe.skipIf(!haveChromium)("a page on another origin of the same site, in Chromium", () => {
   let svc: TestService;
   let browser: Browser;
@@ -129,10 +125,7 @@ describe.skipIf(!haveChromium)("a page on another origin of the same site, in Ch
     attacker = createServer((_req, res) => res.writeHead(200, { "content-type": "text/html" }).end("<!doctype html><title>elsewhere</title>"));
     await new Promise<void>((resolve) => attacker.listen(0, "127.0.0.1", resolve));
     attackerUrl = `http://127.0.0.1:${(attacker.address() as AddressInfo).port}/`;
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-    });
+    browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close();

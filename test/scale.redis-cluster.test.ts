@@ -53,7 +53,7 @@ describe("two instances on a Redis Cluster", () => {
     expect(loginToken).toMatch(/\S{20,}/);
     const code = await codeAt(a.clock.now());
     const done = await cosync(b.url, "loginComplete", { loginToken, code }, acme);
-    expect(Object.keys(done.json).sort()).toStrictEqual(["access-token", "jwt"]);
+    expect(Object.keys(done.json).sort()).toStrictEqual(["access-token", "device-token", "jwt"]);
     a.clock.advance(30_000); // a fresh code: only the token itself can be refused
     b.clock.advance(30_000);
     expect((await cosync(a.url, "loginComplete", { loginToken, code: await codeAt(a.clock.now()) }, acme)).json.code).toBe(613);

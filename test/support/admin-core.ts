@@ -4,7 +4,7 @@ import { Admin } from "../../src/core/admin/admin.js";
 import { defaultApp } from "../../src/core/apps/app.js";
 import { loggerAudit, RecentAudit } from "../../src/core/audit.js";
 import { ManualClock } from "../../src/core/clock.js";
-import type { Result } from "../../src/core/failure.js";
+import type { Failure, Result } from "../../src/core/failure.js";
 import { PasswordHasher } from "../../src/core/password/hasher.js";
 import { Revocations } from "../../src/core/sessions/revocations.js";
 import { SessionList } from "../../src/core/sessions/session-list.js";
@@ -52,10 +52,15 @@ export async function adminCore() {
     await store.close();
     await db.close();
   };
-  return { admin, apps, accounts, hasher, clock, close };
+  return { admin, apps, accounts, hasher, clock, db, revocations, recentAudit, close };
 }
 
 export function value<T>(r: Result<T>): T {
   if (!r.ok) throw new Error(`expected success, got ${r.failure.reason}: ${r.failure.message}`);
   return r.value;
+}
+
+export function failure<T>(r: Result<T>): Failure {
+  if (r.ok) throw new Error("expected a failure");
+  return r.failure;
 }
