@@ -26,6 +26,9 @@ import { codeSecret } from "./core/otp/code-secret.js";
 import { DeviceCredentials } from "./core/devices/device-credential.js";
 import { RememberedDevices } from "./core/devices/remembered-devices.js";
 import { TotpEnrollment } from "./core/otp/enrollment.js";
+import { Passkeys } from "./core/passkeys/passkeys.js";
+import { StepUpProof } from "./core/passkeys/step-up-proof.js";
+import { PostgresPasskeyStore } from "./stores/postgres/passkeys.js";
 import { AppKeys, AppTokens } from "./core/tokens/app-tokens.js";
 import { Jwks } from "./core/tokens/jwks.js";
 import { resealAtStart } from "./core/secrets/reseal.js";
@@ -150,6 +153,11 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
     const sessionRecords = new SessionRecords(store);
     const sessionList = new SessionList(sessionRecords, revocations, audit, clock, remembered);
     const newDevice = config.notify && new WebhookNewDeviceNotifier(config.notify.webhookUrl, config.notify.webhookSecret, clock, log);
+    // Passkeys' origins default to the service's own, known once it listens (PORT=0 picks one).
+    const listening: { url?: string } = {};
+    const rp = { ...config.webauthn, origins: () => config.webauthn.origins ?? ownOrigins(listening.url, config.webauthn.rpId) };
+    const passkeyStore = new PostgresPasskeyStore(db);
+    const stepUpProof = new StepUpProof(accounts, apps, hasher, limits, log, clock);
     const signIn = new SignIn({ apps, accounts, hasher, totp, limits, challenges, sms, audit, log, devices, newDevice, remembered });
     const impls = implementations({
       accounts,
@@ -158,6 +166,7 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
       signIn,
       sessions: new Sessions(store, accounts, tokens, clock, config.sessionTtlSeconds * 1000, revocations, audit, config.defaultAppId, sessionRecords),
       sessionList,
+      passkeys: new Passkeys(passkeyStore, store, rp, stepUpProof, revocations, audit, clock),
       enrollment: new TotpEnrollment(accounts, apps, store, totp, hasher, config.totpIssuer, { limits, revocations, log, sealer }),
       appTokens,
       appUsers: new AppUsers(apps, accounts, appTokens, challenges, sms, limits, audit, revocations, config.totpIssuer, log, clock, sessionRecords),
@@ -204,12 +213,21 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
     const metricsServer = config.metrics.port !== null && !cluster.isWorker ? await listenMetrics(metrics.exposition, { ...config.metrics, port: config.metrics.port, connections: config.connections }) : null;
     if (metricsServer) cleanup.push(() => metricsServer.close());
     const server = await listen(handler, config);
+    listening.url = server.url;
     cleanup.push(() => server.close(config.shutdownGraceSeconds * 1000));
     return { url: server.url, metricsUrl: metricsServer?.url, close: closeAll };
   } catch (err) {
     await closeAll();
     throw err;
   }
+}
+
+/** The service's own origin, on the RP id's host name (browsers refuse passkeys on an IP address). */
+function ownOrigins(url: string | undefined, rpId: string): string[] {
+  if (!url) return [];
+  const own = new URL(url);
+  own.hostname = rpId;
+  return [own.origin];
 }
 
 async function readBootstrap(file: string, defaultAppId: string) {

@@ -17,6 +17,11 @@ const METHODS = [
   "totp.enroll",
   "totp.activate",
   "totp.eject",
+  "passkey.registrationOptions",
+  "passkey.register",
+  "passkey.list",
+  "passkey.rename",
+  "passkey.delete",
 ];
 
 /** The way yeepio/js-client uses the document: operationId -> POST path, ok:false -> error. */

@@ -25,6 +25,10 @@ export interface AuditEvent {
     | "session.revoked"
     | "sms.sent"
     | "sms.failed"
+    // Passkeys registered and removed; an assertion whose signature counter did not move forward (a cloned authenticator).
+    | "passkey.registered"
+    | "passkey.removed"
+    | "passkey.counter_not_increasing"
     // Admin API calls (core/admin/admin-audit.ts): one per call, and one per call refused for its token.
     | "admin.call"
     | "admin.denied";

@@ -64,6 +64,20 @@ const MIGRATIONS: string[] = [
   // which row is DEFAULT_APP, so existing apps keep the feature off until an operator turns it on.
   `ALTER TABLE apps ADD COLUMN remember_device_days integer NOT NULL DEFAULT 0
      CHECK (remember_device_days BETWEEN 0 AND 365);`,
+  // Passkeys (core/passkeys): a credential id belongs to one account; the public key is not secret.
+  `CREATE TABLE webauthn_credentials (
+     id text PRIMARY KEY,
+     account_id text NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+     credential_id text NOT NULL UNIQUE,
+     public_key text NOT NULL,
+     counter bigint NOT NULL DEFAULT 0,
+     transports text[] NOT NULL DEFAULT '{}',
+     aaguid text NOT NULL,
+     name text NOT NULL,
+     created_at timestamptz NOT NULL DEFAULT now(),
+     last_used_at timestamptz
+   );
+   CREATE INDEX webauthn_credentials_account ON webauthn_credentials (account_id);`,
 ];
 
 export async function migrate(db: Database): Promise<number> {

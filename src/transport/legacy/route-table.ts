@@ -4,6 +4,7 @@ import type { DescMethod } from "@bufbuild/protobuf";
 import { AppUserService } from "../../../gen/signin/appuser/v1/appuser_pb.js";
 import { SessionService } from "../../../gen/signin/session/v1/session_pb.js";
 import { TotpService } from "../../../gen/signin/session/v1/totp_pb.js";
+import { PasskeyService } from "../../../gen/signin/session/v1/passkey_pb.js";
 import { UserService } from "../../../gen/signin/session/v1/user_pb.js";
 
 /** Which surface's envelope renders the answers (also the metrics and audit label). */
@@ -34,6 +35,11 @@ export const LEGACY_ROUTES: readonly LegacyRoute[] = [
   { path: "/api/totp.enroll", envelope: "yeep", method: TotpService.method.enroll },
   { path: "/api/totp.activate", envelope: "yeep", method: TotpService.method.activate },
   { path: "/api/totp.eject", envelope: "yeep", method: TotpService.method.eject },
+  { path: "/api/passkey.registrationOptions", envelope: "yeep", method: PasskeyService.method.registrationOptions },
+  { path: "/api/passkey.register", envelope: "yeep", method: PasskeyService.method.register },
+  { path: "/api/passkey.list", envelope: "yeep", method: PasskeyService.method.list },
+  { path: "/api/passkey.rename", envelope: "yeep", method: PasskeyService.method.rename },
+  { path: "/api/passkey.delete", envelope: "yeep", method: PasskeyService.method.delete },
   // A Cosync user is not signed in yet at login and loginComplete: the app's token names the app.
   { path: "/api/appuser/login", envelope: "cosync", method: AppUserService.method.login, header: "app-token" },
   { path: "/api/appuser/loginComplete", envelope: "cosync", method: AppUserService.method.loginComplete, header: "app-token" },

@@ -9,6 +9,7 @@ import type { AppStore } from "../../core/apps/app.js";
 import type { AppTokens } from "../../core/tokens/app-tokens.js";
 import type { Clock } from "../../core/clock.js";
 import type { TotpEnrollment } from "../../core/otp/enrollment.js";
+import type { Passkeys } from "../../core/passkeys/passkeys.js";
 import type { Sessions } from "../../core/sessions/sessions.js";
 import type { SessionList } from "../../core/sessions/session-list.js";
 import type { SignIn } from "../../core/sign-in/sign-in.js";
@@ -26,6 +27,8 @@ export interface ServiceDeps {
   /** The caller's sessions (SessionService ListSessions, RevokeSession, RevokeOtherSessions). */
   sessionList: SessionList;
   enrollment: TotpEnrollment;
+  /** The caller's passkeys (PasskeyService). */
+  passkeys: Passkeys;
   cookie: CookiePolicy;
   clock: Clock;
   metrics: Metrics;

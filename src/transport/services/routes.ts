@@ -9,6 +9,7 @@ import type { Readiness } from "../readiness.js";
 import { healthService, type WatchLimits } from "./health-service.js";
 import { SessionService } from "../../../gen/signin/session/v1/session_pb.js";
 import { TotpService } from "../../../gen/signin/session/v1/totp_pb.js";
+import { PasskeyService } from "../../../gen/signin/session/v1/passkey_pb.js";
 import { UserService } from "../../../gen/signin/session/v1/user_pb.js";
 import { appUserService } from "./appuser-service.js";
 import { StoreUnavailable } from "../../core/ephemeral.js";
@@ -17,6 +18,7 @@ import { reject } from "./errors.js";
 import { checkStrings } from "./validate.js";
 import { sessionService } from "./session-service.js";
 import { totpService } from "./totp-service.js";
+import { passkeyService } from "./passkey-service.js";
 import { userService } from "./user-service.js";
 
 /** The services and their implementations; the legacy REST surfaces call the same objects. */
@@ -25,6 +27,7 @@ export function implementations(deps: ServiceDeps) {
     { service: SessionService, impl: failClosed(checked(SessionService, sessionService(deps))) },
     { service: UserService, impl: failClosed(checked(UserService, userService(deps))) },
     { service: TotpService, impl: failClosed(checked(TotpService, totpService(deps))) },
+    { service: PasskeyService, impl: failClosed(checked(PasskeyService, passkeyService(deps))) },
     { service: AppUserService, impl: failClosed(checked(AppUserService, appUserService(deps))) },
   ] as const;
 }
