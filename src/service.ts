@@ -29,6 +29,7 @@ import { TotpEnrollment } from "./core/otp/enrollment.js";
 import { Passkeys } from "./core/passkeys/passkeys.js";
 import { StepUpProof } from "./core/passkeys/step-up-proof.js";
 import { PostgresPasskeyStore } from "./stores/postgres/passkeys.js";
+import { RecoveryCodes } from "./core/otp/recovery-codes.js";
 import { AppKeys, AppTokens } from "./core/tokens/app-tokens.js";
 import { Jwks } from "./core/tokens/jwks.js";
 import { resealAtStart } from "./core/secrets/reseal.js";
@@ -53,6 +54,7 @@ import { PostgresAccountStore } from "./stores/postgres/accounts.js";
 import { openDatabase, type Database } from "./stores/postgres/database.js";
 import { PostgresKeyStore } from "./stores/postgres/keys.js";
 import { PostgresRevocationStore } from "./stores/postgres/revocations.js";
+import { PostgresRecoveryCodeStore } from "./stores/postgres/recovery-codes.js";
 import { migrate } from "./stores/postgres/migrations.js";
 import { RedisEphemeralStore } from "./stores/redis/ephemeral.js";
 import { cookiePolicy } from "./transport/services/credentials.js";
@@ -134,6 +136,7 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
     const serverSecret = await codeSecret(config.masterKey, keyStore);
     const challenges = new Challenges(store, clock, MAX_CODE_ATTEMPTS, serverSecret);
     const devices = new DeviceCredentials(serverSecret, clock);
+    const recoveryCodes = new RecoveryCodes(new PostgresRecoveryCodeStore(db), serverSecret, audit);
     const remembered = new RememberedDevices(store, revocations, clock);
     const sms = config.sms.webhookUrl
       ? new WebhookSmsSender(config.sms.webhookUrl, config.sms.webhookSecret!, clock)
@@ -158,7 +161,7 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
     const rp = { ...config.webauthn, origins: () => config.webauthn.origins ?? ownOrigins(listening.url, config.webauthn.rpId) };
     const passkeyStore = new PostgresPasskeyStore(db);
     const stepUpProof = new StepUpProof(accounts, apps, hasher, limits, log, clock);
-    const signIn = new SignIn({ apps, accounts, hasher, totp, limits, challenges, sms, audit, log, devices, newDevice, remembered });
+    const signIn = new SignIn({ apps, accounts, hasher, totp, limits, challenges, sms, audit, log, devices, newDevice, remembered, recoveryCodes });
     const impls = implementations({
       accounts,
       apps,
@@ -167,9 +170,10 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
       sessions: new Sessions(store, accounts, tokens, clock, config.sessionTtlSeconds * 1000, revocations, audit, config.defaultAppId, sessionRecords),
       sessionList,
       passkeys: new Passkeys(passkeyStore, store, rp, stepUpProof, revocations, audit, clock),
-      enrollment: new TotpEnrollment(accounts, apps, store, totp, hasher, config.totpIssuer, { limits, revocations, log, sealer }),
+      enrollment: new TotpEnrollment(accounts, apps, store, totp, hasher, config.totpIssuer, { limits, revocations, log, sealer, recoveryCodes }),
+      recoveryCodes,
       appTokens,
-      appUsers: new AppUsers(apps, accounts, appTokens, challenges, sms, limits, audit, revocations, config.totpIssuer, log, clock, sessionRecords),
+      appUsers: new AppUsers(apps, accounts, appTokens, challenges, sms, limits, audit, revocations, config.totpIssuer, log, clock, sessionRecords, recoveryCodes),
       cookie,
       clock,
       metrics,
@@ -201,6 +205,7 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
               defaultAppId: config.defaultAppId,
               serviceKeyGraceMs: Math.max(config.sessionTtlSeconds, config.accessTokenTtlSeconds) * 1000,
               totpIssuer: config.totpIssuer,
+              recoveryCodes,
             }),
           }
         : null,

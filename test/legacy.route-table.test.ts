@@ -20,15 +20,22 @@ async function generatedServices(): Promise<DescService[]> {
   return services;
 }
 
-// The session list's REST names are shorter than its RPCs' (session.list, not session.listSessions).
-const REST_NAMES: Record<string, string> = { listSessions: "list", revokeSession: "revoke", revokeOtherSessions: "revokeOthers" };
+// The session list's REST names are shorter than its RPCs' (session.list, not session.listSessions);
+// a name with a dot is the whole path (TotpService's recovery codes have their own prefix).
+const REST_NAMES: Record<string, string> = {
+  listSessions: "list",
+  revokeSession: "revoke",
+  revokeOtherSessions: "revokeOthers",
+  generateRecoveryCodes: "recoveryCodes.generate",
+};
 
 /** What the table must hold, derived from the descriptors alone. */
 function expectedRoute(service: DescService): Array<{ path: string; envelope: string; rpc: string }> {
   const rpc = (m: DescService["methods"][number]) => `${service.typeName}.${m.name}`;
   if (service.file.proto.package === "signin.session.v1") {
     const prefix = service.name.replace(/Service$/, "").toLowerCase();
-    return service.methods.map((m) => ({ path: `/api/${prefix}.${REST_NAMES[m.localName] ?? m.localName}`, envelope: "yeep", rpc: rpc(m) }));
+    const name = (m: DescService["methods"][number]) => REST_NAMES[m.localName] ?? m.localName;
+    return service.methods.map((m) => ({ path: `/api/${name(m).includes(".") ? name(m) : `${prefix}.${name(m)}`}`, envelope: "yeep", rpc: rpc(m) }));
   }
   if (service.typeName === "signin.appuser.v1.AppUserService") {
     return service.methods.map((m) => ({ path: `/api/appuser/${m.localName}`, envelope: "cosync", rpc: rpc(m) }));

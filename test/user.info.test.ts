@@ -32,6 +32,8 @@ describe("user.info", () => {
       emails: [{ address: "coyote@acme.com", isVerified: false, isPrimary: true }],
       permissions: ["user.read"],
       mfaEnabled: false,
+      // Issue 17: unused recovery codes (test/recovery-codes.e2e.test.ts).
+      recoveryCodesLeft: 0,
     });
     expect(Math.abs(Date.parse(createdAt) - Date.now())).toBeLessThan(10 * 60 * 1000);
     expect((await info(roadrunner)).json.user).toMatchObject({ id: ROADRUNNER.id, mfaEnabled: true, permissions: [] });

@@ -17,6 +17,7 @@ const METHODS = [
   "totp.enroll",
   "totp.activate",
   "totp.eject",
+  "recoveryCodes.generate",
   "passkey.registrationOptions",
   "passkey.register",
   "passkey.list",

@@ -25,6 +25,9 @@ export interface AuditEvent {
     | "session.revoked"
     | "sms.sent"
     | "sms.failed"
+    // A recovery code spent as a second factor (with `left`), and a new set generated (old one replaced).
+    | "recovery_code.used"
+    | "recovery_codes.generated"
     // Passkeys registered and removed; an assertion whose signature counter did not move forward (a cloned authenticator).
     | "passkey.registered"
     | "passkey.removed"
@@ -38,6 +41,8 @@ export interface AuditEvent {
   reason?: string;
   /** session.token_reuse: the IP that last signed in or refreshed the chain (the request's is the reuser's). */
   lastIp?: string;
+  /** recovery_code.used: the account's unused recovery codes after this one. */
+  left?: number;
 }
 
 export interface Audit {

@@ -7,6 +7,7 @@ import type { RecentAudit, StoredAuditEvent } from "../audit.js";
 import { fail, ok, type FieldViolation, type Result } from "../failure.js";
 import { newTotpSecret, totpUri } from "../otp/totp.js";
 import type { PasswordHasher } from "../password/hasher.js";
+import type { RecoveryCodes } from "../otp/recovery-codes.js";
 import { passwordSecret } from "../password/secret.js";
 import type { Revocations } from "../sessions/revocations.js";
 import type { AppAdmin } from "./apps.js";
@@ -20,6 +21,8 @@ export interface AccountAdminDeps {
   revocations: Revocations;
   recentAudit: RecentAudit;
   totpIssuer: string;
+  /** Dropped with the factors they back up (resetSecondFactors). */
+  recoveryCodes?: RecoveryCodes;
 }
 
 export interface NewAccountSpec {
@@ -96,13 +99,14 @@ export class AccountAdmin {
     return ok({ secret, uri: totpUri(this.deps.totpIssuer, account.value.email ?? account.value.username, secret) });
   }
 
-  /** Removes TOTP and turns SMS two-factor off; the phone number itself stays. */
+  /** Removes TOTP and turns SMS two-factor off, and the recovery codes with them; the phone number itself stays. */
   async resetSecondFactors(id: string): Promise<Result<void>> {
     const account = await this.find(id);
     if (!account.ok) return account;
     const { phone, phoneVerified } = account.value;
     await this.deps.accounts.setTotpSecret(id, null);
     await this.deps.accounts.setPhone(id, { phone, phoneVerified, phoneTwoFactor: false });
+    await this.deps.recoveryCodes?.drop(id);
     if (account.value.totpSecret || account.value.phoneTwoFactor) await this.deps.revocations.revokeAll(id);
     return ok(undefined);
   }

@@ -19,6 +19,7 @@ import { STEP_UP_WINDOW_MS, stepUp } from "../sessions/step-up.js";
 import type { SmsSender } from "../otp/sms.js";
 import { sendSms } from "../otp/sms-delivery.js";
 import { newTotpSecret, totpUri } from "../otp/totp.js";
+import type { RecoveryCodes } from "../otp/recovery-codes.js";
 import { ends, type Revocations } from "../sessions/revocations.js";
 import { checkApp } from "../apps/app.js";
 import type { AccessClaims, AppTokens, AppUserTokens } from "../tokens/app-tokens.js";
@@ -50,6 +51,7 @@ export class AppUsers {
     private readonly log: Logger,
     private readonly clock: Clock,
     private readonly records: SessionRecords,
+    private readonly recoveryCodes: RecoveryCodes | null,
     private readonly stepUpWindowMs: number = STEP_UP_WINDOW_MS,
   ) {
     this.codes = new SecondFactorCheck(limits, unreleasedReservation(log));
@@ -166,9 +168,13 @@ export class AppUsers {
     return stepUp({ signedInAt: token.issuedAtMs, secondFactor: token.secondFactor }, this.clock.now(), this.stepUpWindowMs);
   }
 
-  /** A factor was removed: every session and token of the account ends, but the caller's token. */
-  private endOtherSessions({ account, token }: AppUser): Promise<void> {
-    return this.revocations.revokeAll(account.id, token.tokenId);
+  /**
+   * A factor was removed or replaced: every session and token of the account ends, but the
+   * caller's token; with no factor left, the recovery codes go too.
+   */
+  private async endOtherSessions({ app, account, token }: AppUser): Promise<void> {
+    await this.recoveryCodes?.afterFactorRemoved(app, await this.accounts.findById(account.id));
+    await this.revocations.revokeAll(account.id, token.tokenId);
   }
 }
 

@@ -15,7 +15,8 @@ import type { Sealer } from "../secrets/sealer.js";
 import type { Caller } from "../sessions/sessions.js";
 import type { Revocations } from "../sessions/revocations.js";
 import { PasswordCheck } from "../sign-in/password-check.js";
-import { SecondFactorCheck } from "../sign-in/second-factor.js";
+import { SecondFactorCheck, secondFactorFor } from "../sign-in/second-factor.js";
+import type { RecoveryCodes } from "./recovery-codes.js";
 import { newTotpSecret, totpUri, type TotpVerifier } from "./totp.js";
 
 const PENDING_TTL_MS = 15 * 60 * 1000;
@@ -33,6 +34,14 @@ export interface EnrollmentGuards {
   log: Logger;
   /** The pending secret waits in the short-lived store (Redis) sealed, as the account's is in the database. */
   sealer: Sealer;
+  /** Dropped with the last factor; generated behind the same step-up as a removal. */
+  recoveryCodes: RecoveryCodes;
+}
+
+/** A step-up sent with the request: the password, or a current code of the account's factor (TOTP). */
+export interface FactorProof {
+  type: string;
+  token: string;
 }
 
 export class TotpEnrollment {
@@ -40,6 +49,7 @@ export class TotpEnrollment {
   private readonly codes: SecondFactorCheck;
   private readonly revocations: Revocations;
   private readonly sealer: Sealer;
+  private readonly recoveryCodes: RecoveryCodes;
 
   constructor(
     private readonly accounts: AccountStore,
@@ -55,6 +65,7 @@ export class TotpEnrollment {
     this.codes = new SecondFactorCheck(guards.limits, unreleased);
     this.revocations = guards.revocations;
     this.sealer = guards.sealer;
+    this.recoveryCodes = guards.recoveryCodes;
   }
 
   async enroll(account: Account): Promise<Result<PendingTotp>> {
@@ -85,6 +96,37 @@ export class TotpEnrollment {
    * session and token of the account ends; the caller's stays.
    */
   async eject(ctx: RequestContext, { account, session }: Caller, password: string): Promise<Result<void>> {
+    const proved = await this.provePassword(ctx, account, password);
+    if (!proved.ok) return proved;
+    if (!account.totpSecret) return fail("FACTOR_NOT_FOUND");
+    await this.accounts.setTotpSecret(account.id, null);
+    await this.recoveryCodes.afterFactorRemoved(await this.apps.findById(account.appId), await this.accounts.findById(account.id));
+    await this.revocations.revokeAll(account.id, session.chain);
+    return ok(undefined);
+  }
+
+  /**
+   * A new set of recovery codes (the old set stops working), behind a step-up: the password, or a
+   * current TOTP code (spent, under the second-factor limit). Only while a real factor is active,
+   * as the codes stand in for it.
+   */
+  async generateRecoveryCodes(ctx: RequestContext, account: Account, proof: FactorProof): Promise<Result<string[]>> {
+    const app = await this.apps.findById(account.appId);
+    const factor = app && secondFactorFor(app, account);
+    if (!factor) return fail("FACTOR_NOT_FOUND", { message: "Recovery codes stand in for a second factor: turn one on first" });
+    if (proof.type === "PASSWORD") {
+      const proved = await this.provePassword(ctx, account, proof.token);
+      if (!proved.ok) return proved;
+    } else {
+      if (proof.type !== "TOTP" || factor !== "TOTP") return fail("INVALID_SECOND_FACTOR");
+      const checked = await this.codes.check(account.id, () => this.totp.verifyOnce(account.id, account.totpSecret!, proof.token));
+      if (!checked.ok) return { ok: false, failure: checked.refusal.failure };
+    }
+    return ok(await this.recoveryCodes.generate(ctx, account));
+  }
+
+  /** The password, checked as a sign-in checks it (same limits, low hashing priority for suspects). */
+  private async provePassword(ctx: RequestContext, account: Account, password: string): Promise<Result<void>> {
     const app = { id: account.appId, lookup: this.apps.findById(account.appId) };
     const checked = await this.passwords.check({ ctx, app, login: loginKey(account.username), password, form: "plain" });
     if (!checked.ok) {
@@ -92,9 +134,6 @@ export class TotpEnrollment {
       return { ok: false, failure: failure.reason === "INVALID_CREDENTIALS" ? failureOf("INVALID_CREDENTIALS", { message: "Invalid password" }) : failure };
     }
     if (checked.value.account.id !== account.id) return fail("INVALID_CREDENTIALS", { message: "Invalid password" });
-    if (!account.totpSecret) return fail("FACTOR_NOT_FOUND");
-    await this.accounts.setTotpSecret(account.id, null);
-    await this.revocations.revokeAll(account.id, session.chain);
     return ok(undefined);
   }
 }

@@ -49,11 +49,14 @@ export class LoginTokens {
     return challenge?.data.appId === appId ? challenge.data : null;
   }
 
-  /** One code against the token: SMS codes against the sent one, TOTP codes through `totp`. Right: the token is spent. */
-  async answer(token: string, code: string, totp: (code: string) => Promise<CodeOutcome>): Promise<Answer> {
+  /**
+   * One code against the token: SMS codes against the sent one, TOTP codes through `totp`, or a
+   * code of another kind (a recovery code) through `other` instead. Right: the token is spent.
+   */
+  async answer(token: string, code: string, totp: (code: string) => Promise<CodeOutcome>, other?: () => Promise<CodeOutcome>): Promise<Answer> {
     let outcome: CodeOutcome = "invalid";
     const attempt = await this.challenges.attempt<PendingSignIn>(key(token), async (c) => {
-      outcome = c.data.factor === "SMS" ? (codeMatches(key(token), c, code) ? "ok" : "invalid") : await totp(code);
+      outcome = other ? await other() : c.data.factor === "SMS" ? (codeMatches(key(token), c, code) ? "ok" : "invalid") : await totp(code);
       return outcome === "ok";
     });
     return attempt.status === "invalid" ? "token_dead" : outcome;

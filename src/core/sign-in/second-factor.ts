@@ -7,6 +7,8 @@ import { tooMany, type SignInLimits } from "../limits/sign-in-limits.js";
 import { passed, refused, type Checked } from "./refusal.js";
 
 export type SecondFactorType = "TOTP" | "SMS";
+/** What a sign-in passed: the account's factor, or one of its recovery codes in its place. */
+export type ProvenFactor = SecondFactorType | "RECOVERY_CODE";
 export type CodeOutcome = "ok" | "invalid" | "replayed";
 
 /**

@@ -15,16 +15,17 @@ import { unreleasedReservation, type SignInLimits } from "../limits/sign-in-limi
 import type { Logger } from "../logger.js";
 import type { Challenges } from "../otp/challenges.js";
 import type { SmsSender } from "../otp/sms.js";
+import { normalRecoveryCode, type RecoveryCodes } from "../otp/recovery-codes.js";
 import type { TotpVerifier } from "../otp/totp.js";
 import type { PasswordHasher } from "../password/hasher.js";
 import type { RequestContext } from "../request-context.js";
 import { LoginTokens, type Answer } from "./login-tokens.js";
 import { PasswordCheck, type PasswordAttempt } from "./password-check.js";
 import { refusal, type Refusal } from "./refusal.js";
-import { SecondFactorCheck, secondFactorFor, type SecondFactorType } from "./second-factor.js";
+import { SecondFactorCheck, secondFactorFor, type CodeOutcome, type ProvenFactor, type SecondFactorType } from "./second-factor.js";
 
 export type { AppRef } from "./password-check.js";
-export type { SecondFactorType } from "./second-factor.js";
+export type { ProvenFactor, SecondFactorType } from "./second-factor.js";
 
 /**
  * Issues a surface's credentials (a session for the Yeep-style API, an app's jwt + access-token
@@ -36,7 +37,7 @@ export type { SecondFactorType } from "./second-factor.js";
 export type Issue<C> = (account: Account, app: ActiveApp, proof: SignInMethod) => Promise<Result<Deliver<C>>>;
 /** How the user signed in: the second factor passed, if any (a step-up later asks for it). */
 export interface SignInMethod {
-  secondFactor: SecondFactorType | null;
+  secondFactor: ProvenFactor | null;
   /** The device signing in: its id in the device credential this sign-in hands out. */
   deviceId: string;
 }
@@ -55,7 +56,7 @@ export interface SignedIn<C> {
 
 export interface SecondFactorRequired {
   status: "second_factor_required";
-  factors: SecondFactorType[];
+  factors: Array<SecondFactorType | "RECOVERY_CODE">;
   /** To complete with (`complete`), when the caller asked to continue with one. */
   loginToken?: string;
 }
@@ -93,6 +94,8 @@ export interface SignInDeps {
   remembered?: RememberedDevices | null;
   /** Told of each sign-in from a new device (NOTIFY_WEBHOOK_URL); none = audited only. */
   newDevice?: NewDeviceNotifier | null;
+  /** Single-use codes accepted in place of the account's factor; none = not offered. */
+  recoveryCodes?: RecoveryCodes | null;
 }
 
 export class SignIn {
@@ -139,14 +142,18 @@ export class SignIn {
       const { type, token } = step.secondFactor;
       // SMS needs a sent code, which only the two-step (login token) flow has.
       const code = await this.codes.check(account.id, async () =>
-        type === "TOTP" && factor === "TOTP" ? this.deps.totp.verifyOnce(account.id, account.totpSecret!, token) : "invalid",
+        type === "RECOVERY_CODE"
+          ? this.useRecoveryCode(ctx, app, account, token)
+          : type === "TOTP" && factor === "TOTP" ? this.deps.totp.verifyOnce(account.id, account.totpSecret!, token) : "invalid",
       );
-      return code.ok ? this.finish(ctx, app, account, issue, factor, { ...device, remember: step.rememberDevice }) : this.refuse(ctx, app.id, code.refusal);
+      const proven = type === "RECOVERY_CODE" ? "RECOVERY_CODE" : factor;
+      return code.ok ? this.finish(ctx, app, account, issue, proven, { ...device, remember: step.rememberDevice }) : this.refuse(ctx, app.id, code.refusal);
     }
     const loginToken = step.continueWithLoginToken ? await this.loginTokens.start(ctx, app, account, factor) : null;
     if (loginToken && !loginToken.ok) return loginToken; // the SMS was refused or could not be sent (audited as such)
     this.deps.audit.record(ctx, { event: "second_factor.required", appId: app.id, accountId: account.id, reason: factor });
-    return ok({ status: "second_factor_required", factors: [factor], loginToken: loginToken?.value });
+    const backup = (await this.deps.recoveryCodes?.left(account.id)) ? (["RECOVERY_CODE"] as const) : [];
+    return ok({ status: "second_factor_required", factors: [factor, ...backup], loginToken: loginToken?.value });
   }
 
   /** The second step: a login token and its code (SMS or TOTP). */
@@ -157,9 +164,14 @@ export class SignIn {
     const account = pending && (await this.deps.accounts.findById(pending.accountId));
     if (!account) return misuse();
     let answer: Answer | undefined;
+    // A recovery code in place of the factor's code (the Cosync SDK has one field for both).
+    const recovery = normalRecoveryCode(step.code) ? () => this.useRecoveryCode(ctx, app, account, step.code) : undefined;
     const code = await this.codes.check(account.id, async () => {
-      answer = await this.loginTokens.answer(step.loginToken, step.code, (c) =>
-        account.totpSecret ? this.deps.totp.verifyOnce(account.id, account.totpSecret, c) : Promise.resolve("invalid"),
+      answer = await this.loginTokens.answer(
+        step.loginToken,
+        step.code,
+        (c) => (account.totpSecret ? this.deps.totp.verifyOnce(account.id, account.totpSecret, c) : Promise.resolve("invalid")),
+        recovery,
       );
       return answer === "token_dead" ? "invalid" : answer;
     });
@@ -169,7 +181,7 @@ export class SignIn {
     // The login typed at the password step is not kept with the token: the handle (Cosync's login) stands in.
     const presented = this.deps.devices.open(ctx.deviceToken);
     const login = presented?.accountId === account.id ? presented.login : loginKey(account.email ?? account.username);
-    return this.finish(ctx, app, account, issue, pending.factor, { presented, login, remember: step.rememberDevice });
+    return this.finish(ctx, app, account, issue, recovery ? "RECOVERY_CODE" : pending.factor, { presented, login, remember: step.rememberDevice });
   }
 
   /**
@@ -177,7 +189,7 @@ export class SignIn {
    * a genuine one for this account and app); the success is audited once nothing can refuse it any
    * more, a new device's with it (same round trip), and the product is told once it is delivered.
    */
-  private async finish<C>(ctx: RequestContext, app: ActiveApp, account: Account, issue: Issue<C>, factor: SecondFactorType | null, device: SigningDevice): Promise<Result<SignedIn<C>>> {
+  private async finish<C>(ctx: RequestContext, app: ActiveApp, account: Account, issue: Issue<C>, factor: ProvenFactor | null, device: SigningDevice): Promise<Result<SignedIn<C>>> {
     const known = device.presented?.accountId === account.id && device.presented.appId === app.id ? device.presented : null;
     const deviceToken = this.deps.devices.issue({ accountId: account.id, appId: app.id, login: device.login }, known?.deviceId);
     const deviceId = known?.deviceId ?? this.deps.devices.open(deviceToken)!.deviceId;
@@ -198,6 +210,11 @@ export class SignIn {
     }
     if (!known) this.deps.newDevice?.notify({ appId: app.id, accountId: account.id, ip: ctx.ip, userAgent: ctx.userAgent });
     return ok({ status: "signed_in", account, credentials, deviceToken });
+  }
+
+  /** A recovery code, spent (audited) if it is one of the account's unused ones. */
+  private useRecoveryCode(ctx: RequestContext, app: ActiveApp, account: Account, code: string): Promise<CodeOutcome> {
+    return this.deps.recoveryCodes ? this.deps.recoveryCodes.use(ctx, app.id, account.id, code) : Promise.resolve("invalid");
   }
 
   /** Whether the presented device credential is this account's and remembered: the one place that skips a second factor. */

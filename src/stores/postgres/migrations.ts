@@ -78,6 +78,14 @@ const MIGRATIONS: string[] = [
      last_used_at timestamptz
    );
    CREATE INDEX webauthn_credentials_account ON webauthn_credentials (account_id);`,
+  // Recovery codes (core/otp/recovery-codes.ts): HMACs only; a spent code keeps its row, with used_at.
+  `CREATE TABLE recovery_codes (
+     account_id text NOT NULL,
+     code_hash text NOT NULL,
+     used_at timestamptz,
+     created_at timestamptz NOT NULL DEFAULT now(),
+     PRIMARY KEY (account_id, code_hash)
+   );`,
 ];
 
 export async function migrate(db: Database): Promise<number> {

@@ -7,6 +7,7 @@ import type { AppUser } from "../../core/app-users/app-users.js";
 import type { Issue } from "../../core/sign-in/sign-in.js";
 import type { AppUserTokens } from "../../core/tokens/app-tokens.js";
 import { E164 } from "../../core/otp/sms.js";
+import { normalRecoveryCode } from "../../core/otp/recovery-codes.js";
 import { MAX_DEVICE_TOKEN_LENGTH } from "../../core/devices/device-credential.js";
 import { who, type ServiceDeps } from "./deps.js";
 import { unwrap } from "./errors.js";
@@ -49,7 +50,11 @@ export function appUserService(deps: ServiceDeps): ServiceImpl<typeof AppUserSer
     async loginComplete(req, ctx) {
       const app = await appOf(ctx);
       new RequestCheck().text("loginToken", req.loginToken, 128).done();
-      checkCode("code", req.code);
+      // Six digits, or a recovery code in their place (`xxxxx-xxxxx`; case, spaces and dashes ignored).
+      new RequestCheck()
+        .text("code", req.code, 32)
+        .that("code", req.code === "" || CODE.test(req.code) || normalRecoveryCode(req.code) !== null, '"code" must be six digits or a recovery code')
+        .done();
       checkDeviceToken(req.deviceToken);
       const signedIn = unwrap(await deps.signIn.complete({ ctx: withDevice(ctx, req.deviceToken), app, loginToken: req.loginToken, code: req.code, rememberDevice: req.rememberDevice }, issueTokens(ctx)));
       return { ...signedIn.credentials, deviceToken: signedIn.deviceToken };

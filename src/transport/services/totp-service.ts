@@ -43,5 +43,19 @@ export function totpService(deps: ServiceDeps): ServiceImpl<typeof TotpService> 
       unwrap(await enrollment.eject(who(ctx), self, factor!.token));
       return {};
     },
+
+    async generateRecoveryCodes(req, ctx) {
+      const proof = req.secondaryAuthFactor;
+      new RequestCheck()
+        .that("secondaryAuthFactor", proof !== undefined, '"secondaryAuthFactor" is required', "missing")
+        .that("secondaryAuthFactor.type", !proof || proof.type === "PASSWORD" || proof.type === "TOTP", '"secondaryAuthFactor.type" must be "PASSWORD" or "TOTP"')
+        .that("secondaryAuthFactor.token", !proof || proof.token !== "", '"secondaryAuthFactor.token" is required', "missing")
+        .done();
+      // A session, else a Cosync `access-token` (app users have no other way to get codes).
+      const accessToken = presentedToken(ctx.requestHeader, deps.cookie.name) ? null : ctx.requestHeader.get("access-token");
+      const self = accessToken ? unwrap(await deps.appUsers.fromAccessToken(accessToken)).account : await authenticate(deps, ctx);
+      const account = unwrap(actOnSelf(self, req.userId));
+      return { codes: unwrap(await enrollment.generateRecoveryCodes(who(ctx), account, proof!)) };
+    },
   };
 }

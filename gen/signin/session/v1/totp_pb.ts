@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file signin/session/v1/totp.proto.
  */
 export const file_signin_session_v1_totp: GenFile = /*@__PURE__*/
-  fileDesc("ChxzaWduaW4vc2Vzc2lvbi92MS90b3RwLnByb3RvEhFzaWduaW4uc2Vzc2lvbi52MSIgCg1FbnJvbGxSZXF1ZXN0Eg8KB3VzZXJfaWQYASABKAkiNwoORW5yb2xsUmVzcG9uc2USJQoEdG90cBgBIAEoCzIXLnNpZ25pbi5zZXNzaW9uLnYxLlRvdHAiUgoEVG90cBIOCgZzZWNyZXQYASABKAkSDgoGcXJjb2RlGAIgASgJEh0KFWlzX3BlbmRpbmdfYWN0aXZhdGlvbhgDIAEoCBILCgN1cmkYBCABKAkiQQoPQWN0aXZhdGVSZXF1ZXN0Eg8KB3VzZXJfaWQYASABKAkSDgoGc2VjcmV0GAIgASgJEg0KBXRva2VuGAMgASgJIhIKEEFjdGl2YXRlUmVzcG9uc2UiZgoMRWplY3RSZXF1ZXN0Eg8KB3VzZXJfaWQYASABKAkSRQoVc2Vjb25kYXJ5X2F1dGhfZmFjdG9yGAIgASgLMiYuc2lnbmluLnNlc3Npb24udjEuU2Vjb25kYXJ5QXV0aEZhY3RvciIPCg1FamVjdFJlc3BvbnNlMv0BCgtUb3RwU2VydmljZRJNCgZFbnJvbGwSIC5zaWduaW4uc2Vzc2lvbi52MS5FbnJvbGxSZXF1ZXN0GiEuc2lnbmluLnNlc3Npb24udjEuRW5yb2xsUmVzcG9uc2USUwoIQWN0aXZhdGUSIi5zaWduaW4uc2Vzc2lvbi52MS5BY3RpdmF0ZVJlcXVlc3QaIy5zaWduaW4uc2Vzc2lvbi52MS5BY3RpdmF0ZVJlc3BvbnNlEkoKBUVqZWN0Eh8uc2lnbmluLnNlc3Npb24udjEuRWplY3RSZXF1ZXN0GiAuc2lnbmluLnNlc3Npb24udjEuRWplY3RSZXNwb25zZWIGcHJvdG8z", [file_signin_session_v1_session]);
+  fileDesc("ChxzaWduaW4vc2Vzc2lvbi92MS90b3RwLnByb3RvEhFzaWduaW4uc2Vzc2lvbi52MSIgCg1FbnJvbGxSZXF1ZXN0Eg8KB3VzZXJfaWQYASABKAkiNwoORW5yb2xsUmVzcG9uc2USJQoEdG90cBgBIAEoCzIXLnNpZ25pbi5zZXNzaW9uLnYxLlRvdHAiUgoEVG90cBIOCgZzZWNyZXQYASABKAkSDgoGcXJjb2RlGAIgASgJEh0KFWlzX3BlbmRpbmdfYWN0aXZhdGlvbhgDIAEoCBILCgN1cmkYBCABKAkiQQoPQWN0aXZhdGVSZXF1ZXN0Eg8KB3VzZXJfaWQYASABKAkSDgoGc2VjcmV0GAIgASgJEg0KBXRva2VuGAMgASgJIhIKEEFjdGl2YXRlUmVzcG9uc2UiZgoMRWplY3RSZXF1ZXN0Eg8KB3VzZXJfaWQYASABKAkSRQoVc2Vjb25kYXJ5X2F1dGhfZmFjdG9yGAIgASgLMiYuc2lnbmluLnNlc3Npb24udjEuU2Vjb25kYXJ5QXV0aEZhY3RvciIPCg1FamVjdFJlc3BvbnNlInYKHEdlbmVyYXRlUmVjb3ZlcnlDb2Rlc1JlcXVlc3QSDwoHdXNlcl9pZBgBIAEoCRJFChVzZWNvbmRhcnlfYXV0aF9mYWN0b3IYAiABKAsyJi5zaWduaW4uc2Vzc2lvbi52MS5TZWNvbmRhcnlBdXRoRmFjdG9yIi4KHUdlbmVyYXRlUmVjb3ZlcnlDb2Rlc1Jlc3BvbnNlEg0KBWNvZGVzGAEgAygJMvkCCgtUb3RwU2VydmljZRJNCgZFbnJvbGwSIC5zaWduaW4uc2Vzc2lvbi52MS5FbnJvbGxSZXF1ZXN0GiEuc2lnbmluLnNlc3Npb24udjEuRW5yb2xsUmVzcG9uc2USUwoIQWN0aXZhdGUSIi5zaWduaW4uc2Vzc2lvbi52MS5BY3RpdmF0ZVJlcXVlc3QaIy5zaWduaW4uc2Vzc2lvbi52MS5BY3RpdmF0ZVJlc3BvbnNlEkoKBUVqZWN0Eh8uc2lnbmluLnNlc3Npb24udjEuRWplY3RSZXF1ZXN0GiAuc2lnbmluLnNlc3Npb24udjEuRWplY3RSZXNwb25zZRJ6ChVHZW5lcmF0ZVJlY292ZXJ5Q29kZXMSLy5zaWduaW4uc2Vzc2lvbi52MS5HZW5lcmF0ZVJlY292ZXJ5Q29kZXNSZXF1ZXN0GjAuc2lnbmluLnNlc3Npb24udjEuR2VuZXJhdGVSZWNvdmVyeUNvZGVzUmVzcG9uc2ViBnByb3RvMw", [file_signin_session_v1_session]);
 
 /**
  * EnrollRequest starts a TOTP enrollment.
@@ -194,6 +194,55 @@ export const EjectResponseSchema: GenMessage<EjectResponse> = /*@__PURE__*/
   messageDesc(file_signin_session_v1_totp, 6);
 
 /**
+ * GenerateRecoveryCodesRequest asks for a new set of recovery codes.
+ *
+ * @generated from message signin.session.v1.GenerateRecoveryCodesRequest
+ */
+export type GenerateRecoveryCodesRequest = Message<"signin.session.v1.GenerateRecoveryCodesRequest"> & {
+  /**
+   * Account id; empty or the caller's own id.
+   *
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+
+  /**
+   * Proof: the password `{type: "PASSWORD", token}` or a current code `{type: "TOTP", token}`.
+   *
+   * @generated from field: signin.session.v1.SecondaryAuthFactor secondary_auth_factor = 2;
+   */
+  secondaryAuthFactor?: SecondaryAuthFactor | undefined;
+};
+
+/**
+ * Describes the message signin.session.v1.GenerateRecoveryCodesRequest.
+ * Use `create(GenerateRecoveryCodesRequestSchema)` to create a new message.
+ */
+export const GenerateRecoveryCodesRequestSchema: GenMessage<GenerateRecoveryCodesRequest> = /*@__PURE__*/
+  messageDesc(file_signin_session_v1_totp, 7);
+
+/**
+ * GenerateRecoveryCodesResponse carries the new codes, shown this once.
+ *
+ * @generated from message signin.session.v1.GenerateRecoveryCodesResponse
+ */
+export type GenerateRecoveryCodesResponse = Message<"signin.session.v1.GenerateRecoveryCodesResponse"> & {
+  /**
+   * Ten single-use codes, `xxxxx-xxxxx`; the previous set no longer works.
+   *
+   * @generated from field: repeated string codes = 1;
+   */
+  codes: string[];
+};
+
+/**
+ * Describes the message signin.session.v1.GenerateRecoveryCodesResponse.
+ * Use `create(GenerateRecoveryCodesResponseSchema)` to create a new message.
+ */
+export const GenerateRecoveryCodesResponseSchema: GenMessage<GenerateRecoveryCodesResponse> = /*@__PURE__*/
+  messageDesc(file_signin_session_v1_totp, 8);
+
+/**
  * TotpService enrolls, activates and removes the caller's TOTP factor.
  *
  * @generated from service signin.session.v1.TotpService
@@ -228,6 +277,17 @@ export const TotpService: GenService<{
     methodKind: "unary";
     input: typeof EjectRequestSchema;
     output: typeof EjectResponseSchema;
+  },
+  /**
+   * GenerateRecoveryCodes replaces the caller's recovery codes with 10 new ones, shown once
+   * (`/api/recoveryCodes.generate`); it requires the password or a current second-factor code.
+   *
+   * @generated from rpc signin.session.v1.TotpService.GenerateRecoveryCodes
+   */
+  generateRecoveryCodes: {
+    methodKind: "unary";
+    input: typeof GenerateRecoveryCodesRequestSchema;
+    output: typeof GenerateRecoveryCodesResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_signin_session_v1_totp, 0);

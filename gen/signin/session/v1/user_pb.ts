@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file signin/session/v1/user.proto.
  */
 export const file_signin_session_v1_user: GenFile = /*@__PURE__*/
-  fileDesc("ChxzaWduaW4vc2Vzc2lvbi92MS91c2VyLnByb3RvEhFzaWduaW4uc2Vzc2lvbi52MSIZCgtJbmZvUmVxdWVzdBIKCgJpZBgBIAEoCSI1CgxJbmZvUmVzcG9uc2USJQoEdXNlchgBIAEoCzIXLnNpZ25pbi5zZXNzaW9uLnYxLlVzZXIiuwEKBFVzZXISCgoCaWQYASABKAkSEAoIdXNlcm5hbWUYAiABKAkSEQoJZnVsbF9uYW1lGAMgASgJEigKBmVtYWlscxgEIAMoCzIYLnNpZ25pbi5zZXNzaW9uLnYxLkVtYWlsEhMKC3Blcm1pc3Npb25zGAUgAygJEi4KCmNyZWF0ZWRfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhMKC21mYV9lbmFibGVkGAcgASgIIkEKBUVtYWlsEg8KB2FkZHJlc3MYASABKAkSEwoLaXNfdmVyaWZpZWQYAiABKAgSEgoKaXNfcHJpbWFyeRgDIAEoCDJWCgtVc2VyU2VydmljZRJHCgRJbmZvEh4uc2lnbmluLnNlc3Npb24udjEuSW5mb1JlcXVlc3QaHy5zaWduaW4uc2Vzc2lvbi52MS5JbmZvUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_timestamp]);
+  fileDesc("ChxzaWduaW4vc2Vzc2lvbi92MS91c2VyLnByb3RvEhFzaWduaW4uc2Vzc2lvbi52MSIZCgtJbmZvUmVxdWVzdBIKCgJpZBgBIAEoCSI1CgxJbmZvUmVzcG9uc2USJQoEdXNlchgBIAEoCzIXLnNpZ25pbi5zZXNzaW9uLnYxLlVzZXIi2AEKBFVzZXISCgoCaWQYASABKAkSEAoIdXNlcm5hbWUYAiABKAkSEQoJZnVsbF9uYW1lGAMgASgJEigKBmVtYWlscxgEIAMoCzIYLnNpZ25pbi5zZXNzaW9uLnYxLkVtYWlsEhMKC3Blcm1pc3Npb25zGAUgAygJEi4KCmNyZWF0ZWRfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhMKC21mYV9lbmFibGVkGAcgASgIEhsKE3JlY292ZXJ5X2NvZGVzX2xlZnQYCCABKAUiQQoFRW1haWwSDwoHYWRkcmVzcxgBIAEoCRITCgtpc192ZXJpZmllZBgCIAEoCBISCgppc19wcmltYXJ5GAMgASgIMlYKC1VzZXJTZXJ2aWNlEkcKBEluZm8SHi5zaWduaW4uc2Vzc2lvbi52MS5JbmZvUmVxdWVzdBofLnNpZ25pbi5zZXNzaW9uLnYxLkluZm9SZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_timestamp]);
 
 /**
  * InfoRequest optionally names another account.
@@ -112,6 +112,13 @@ export type User = Message<"signin.session.v1.User"> & {
    * @generated from field: bool mfa_enabled = 7;
    */
   mfaEnabled: boolean;
+
+  /**
+   * Unused recovery codes left (0 when none were generated, or the second factor was removed).
+   *
+   * @generated from field: int32 recovery_codes_left = 8;
+   */
+  recoveryCodesLeft: number;
 };
 
 /**
