@@ -27,6 +27,7 @@ import { DeviceCredentials } from "./core/devices/device-credential.js";
 import { RememberedDevices } from "./core/devices/remembered-devices.js";
 import { TotpEnrollment } from "./core/otp/enrollment.js";
 import { Passkeys } from "./core/passkeys/passkeys.js";
+import { PasskeyAssertions } from "./core/passkeys/assertions.js";
 import { StepUpProof } from "./core/passkeys/step-up-proof.js";
 import { PostgresPasskeyStore } from "./stores/postgres/passkeys.js";
 import { RecoveryCodes } from "./core/otp/recovery-codes.js";
@@ -161,7 +162,8 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
     const rp = { ...config.webauthn, origins: () => config.webauthn.origins ?? ownOrigins(listening.url, config.webauthn.rpId) };
     const passkeyStore = new PostgresPasskeyStore(db);
     const stepUpProof = new StepUpProof(accounts, apps, hasher, limits, log, clock);
-    const signIn = new SignIn({ apps, accounts, hasher, totp, limits, challenges, sms, audit, log, devices, newDevice, remembered, recoveryCodes });
+    const passkeyAssertions = new PasskeyAssertions(passkeyStore, store, rp, audit, clock);
+    const signIn = new SignIn({ apps, accounts, hasher, totp, limits, challenges, sms, audit, log, devices, newDevice, remembered, recoveryCodes, passkeys: passkeyAssertions });
     const impls = implementations({
       accounts,
       apps,
@@ -170,6 +172,7 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
       sessions: new Sessions(store, accounts, tokens, clock, config.sessionTtlSeconds * 1000, revocations, audit, config.defaultAppId, sessionRecords),
       sessionList,
       passkeys: new Passkeys(passkeyStore, store, rp, stepUpProof, revocations, audit, clock),
+      passkeyAssertions,
       enrollment: new TotpEnrollment(accounts, apps, store, totp, hasher, config.totpIssuer, { limits, revocations, log, sealer, recoveryCodes }),
       recoveryCodes,
       appTokens,

@@ -43,6 +43,7 @@ describe("passkey registration and management (REST)", () => {
   });
 
   it("registers the authenticator's answer once; lists, renames and deletes it", async () => {
+    const other = cookieOf(await post(`${svc.url}/api/session.setCookie`, { user: COYOTE.email, password: COYOTE.password })); // before: then the passkey is asked for
     const device = new SoftAuthenticator(origin);
     const response = device.create(await options());
     const registered = await call("register", { responseJson: JSON.stringify(response), name: "  My   laptop " });
@@ -60,7 +61,6 @@ describe("passkey registration and management (REST)", () => {
     expect(again.excludeCredentials).toStrictEqual([expect.objectContaining({ id: response.id })]);
     expect((await call("register", { responseJson: JSON.stringify(device.create(again, device.credentials[0])) })).json.error.code).toBe(10032);
 
-    const other = cookieOf(await post(`${svc.url}/api/session.setCookie`, { user: COYOTE.email, password: COYOTE.password }));
     expect((await call("delete", { id })).json.error.code).toBe(10036);
     expect((await call("delete", { id, ...password("nope-nope") })).json.error.code).toBe(10002);
     expect((await call("delete", { id, ...password(COYOTE.password) })).json.ok).toBe(true);

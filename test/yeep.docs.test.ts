@@ -18,6 +18,7 @@ const METHODS = [
   "totp.activate",
   "totp.eject",
   "recoveryCodes.generate",
+  "passkey.authenticationOptions",
   "passkey.registrationOptions",
   "passkey.register",
   "passkey.list",

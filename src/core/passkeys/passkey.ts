@@ -7,7 +7,7 @@ export interface Passkey {
   /** The authenticator's credential id, base64url: unique across accounts. */
   credentialId: string;
   /** COSE public key. */
-  publicKey: Uint8Array;
+  publicKey: Uint8Array<ArrayBuffer>;
   /** The authenticator's signature counter last seen (0 = it keeps none). */
   counter: number;
   transports: string[];

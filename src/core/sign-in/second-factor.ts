@@ -6,7 +6,7 @@ import { failureOf } from "../failure.js";
 import { tooMany, type SignInLimits } from "../limits/sign-in-limits.js";
 import { passed, refused, type Checked } from "./refusal.js";
 
-export type SecondFactorType = "TOTP" | "SMS";
+export type SecondFactorType = "TOTP" | "SMS" | "WEBAUTHN";
 /** What a sign-in passed: the account's factor, or one of its recovery codes in its place. */
 export type ProvenFactor = SecondFactorType | "RECOVERY_CODE";
 export type CodeOutcome = "ok" | "invalid" | "replayed";
@@ -18,6 +18,15 @@ export type CodeOutcome = "ok" | "invalid" | "replayed";
 export function secondFactorFor(app: App, account: Account): SecondFactorType | null {
   if (app.twoFactor === "phone") return account.phoneTwoFactor && account.phoneVerified && account.phone ? "SMS" : null;
   return account.totpSecret ? "TOTP" : null;
+}
+
+/**
+ * WEBAUTHN when the account has a passkey, beside its TOTP or alone; never in an app using phone
+ * two-factor, nor for the Cosync-style flow (`cosync`), whose SDK knows no passkeys.
+ */
+export async function passkeyFactorFor(app: App, account: Account, cosync: boolean, passkeys: { has(accountId: string): Promise<boolean> } | null | undefined): Promise<"WEBAUTHN" | null> {
+  if (app.twoFactor === "phone" || cosync || !passkeys) return null;
+  return (await passkeys.has(account.id)) ? "WEBAUTHN" : null;
 }
 
 export class SecondFactorCheck {

@@ -17,12 +17,13 @@ import type { Challenges } from "../otp/challenges.js";
 import type { SmsSender } from "../otp/sms.js";
 import { normalRecoveryCode, type RecoveryCodes } from "../otp/recovery-codes.js";
 import type { TotpVerifier } from "../otp/totp.js";
+import type { PasskeyAssertions } from "../passkeys/assertions.js";
 import type { PasswordHasher } from "../password/hasher.js";
 import type { RequestContext } from "../request-context.js";
 import { LoginTokens, type Answer } from "./login-tokens.js";
 import { PasswordCheck, type PasswordAttempt } from "./password-check.js";
 import { refusal, type Refusal } from "./refusal.js";
-import { SecondFactorCheck, secondFactorFor, type CodeOutcome, type ProvenFactor, type SecondFactorType } from "./second-factor.js";
+import { passkeyFactorFor, SecondFactorCheck, secondFactorFor, type CodeOutcome, type ProvenFactor, type SecondFactorType } from "./second-factor.js";
 
 export type { AppRef } from "./password-check.js";
 export type { ProvenFactor, SecondFactorType } from "./second-factor.js";
@@ -94,6 +95,8 @@ export interface SignInDeps {
   remembered?: RememberedDevices | null;
   /** Told of each sign-in from a new device (NOTIFY_WEBHOOK_URL); none = audited only. */
   newDevice?: NewDeviceNotifier | null;
+  /** Passkey assertions (a second factor, and passwordless sign-in); none = passkeys not offered. */
+  passkeys?: PasskeyAssertions | null;
   /** Single-use codes accepted in place of the account's factor; none = not offered. */
   recoveryCodes?: RecoveryCodes | null;
 }
@@ -130,8 +133,15 @@ export class SignIn {
     const { app, account } = first.value;
     if (account.deactivated) return this.refuse(ctx, app.id, refusal(failureOf("ACCOUNT_DEACTIVATED"), "sign_in.failure", "deactivated", account.id));
     const device: SigningDevice = { presented, login: loginKey(step.login) };
-    const factor = secondFactorFor(app, account);
+    const passkey = await passkeyFactorFor(app, account, step.continueWithLoginToken === true, this.deps.passkeys);
+    const factor = secondFactorFor(app, account) ?? passkey;
     if (!factor) return this.finish(ctx, app, account, issue, null, device);
+    if (step.secondFactor?.type === "WEBAUTHN") {
+      // The assertion's challenge is spent, and its counter saved, within the second-factor limit.
+      const token = step.secondFactor.token;
+      const asserted = await this.codes.check(account.id, async () => (passkey ? (await this.deps.passkeys!.verify(ctx, token, { accountId: account.id, userVerification: false, appId: app.id })).outcome : "invalid"));
+      return asserted.ok ? this.finish(ctx, app, account, issue, "WEBAUTHN", { ...device, remember: step.rememberDevice }) : this.refuse(ctx, app.id, asserted.refusal);
+    }
     // A code sent anyway is checked as always; without one, a remembered device skips the factor. Its
     // sign-in proves no second factor (null): a step-up still asks for the code or the password.
     if (!step.secondFactor && (await this.isRemembered(app, account, device.presented))) {
@@ -153,7 +163,7 @@ export class SignIn {
     if (loginToken && !loginToken.ok) return loginToken; // the SMS was refused or could not be sent (audited as such)
     this.deps.audit.record(ctx, { event: "second_factor.required", appId: app.id, accountId: account.id, reason: factor });
     const backup = (await this.deps.recoveryCodes?.left(account.id)) ? (["RECOVERY_CODE"] as const) : [];
-    return ok({ status: "second_factor_required", factors: [factor, ...backup], loginToken: loginToken?.value });
+    return ok({ status: "second_factor_required", factors: [factor, ...(passkey && passkey !== factor ? [passkey] : []), ...backup], loginToken: loginToken?.value });
   }
 
   /** The second step: a login token and its code (SMS or TOTP). */

@@ -36,6 +36,7 @@ export const LEGACY_ROUTES: readonly LegacyRoute[] = [
   { path: "/api/totp.activate", envelope: "yeep", method: TotpService.method.activate },
   { path: "/api/totp.eject", envelope: "yeep", method: TotpService.method.eject },
   { path: "/api/recoveryCodes.generate", envelope: "yeep", method: TotpService.method.generateRecoveryCodes },
+  { path: "/api/passkey.authenticationOptions", envelope: "yeep", method: PasskeyService.method.authenticationOptions },
   { path: "/api/passkey.registrationOptions", envelope: "yeep", method: PasskeyService.method.registrationOptions },
   { path: "/api/passkey.register", envelope: "yeep", method: PasskeyService.method.register },
   { path: "/api/passkey.list", envelope: "yeep", method: PasskeyService.method.list },

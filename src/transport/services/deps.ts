@@ -10,6 +10,7 @@ import type { AppTokens } from "../../core/tokens/app-tokens.js";
 import type { Clock } from "../../core/clock.js";
 import type { TotpEnrollment } from "../../core/otp/enrollment.js";
 import type { Passkeys } from "../../core/passkeys/passkeys.js";
+import type { PasskeyAssertions } from "../../core/passkeys/assertions.js";
 import type { RecoveryCodes } from "../../core/otp/recovery-codes.js";
 import type { Sessions } from "../../core/sessions/sessions.js";
 import type { SessionList } from "../../core/sessions/session-list.js";
@@ -30,6 +31,8 @@ export interface ServiceDeps {
   enrollment: TotpEnrollment;
   /** The caller's passkeys (PasskeyService). */
   passkeys: Passkeys;
+  /** Passkey sign-in challenges (PasskeyService AuthenticationOptions). */
+  passkeyAssertions: PasskeyAssertions;
   /** How many recovery codes an account has left (user.info). */
   recoveryCodes: RecoveryCodes;
   cookie: CookiePolicy;

@@ -22,6 +22,10 @@ export function passkeyService(deps: ServiceDeps): ServiceImpl<typeof PasskeySer
     return (token ? await deps.sessions.caller(token, presenter(ctx)) : null) ?? reject("NOT_AUTHENTICATED");
   };
   return {
+    async authenticationOptions() {
+      return { optionsJson: JSON.stringify(await deps.passkeyAssertions.options()) };
+    },
+
     async registrationOptions(req, ctx) {
       const password = stepUpPassword(req.secondaryAuthFactor);
       const options = unwrap(await passkeys.registrationOptions(who(ctx), await caller(ctx), password));

@@ -16,7 +16,44 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file signin/session/v1/passkey.proto.
  */
 export const file_signin_session_v1_passkey: GenFile = /*@__PURE__*/
-  fileDesc("Ch9zaWduaW4vc2Vzc2lvbi92MS9wYXNza2V5LnByb3RvEhFzaWduaW4uc2Vzc2lvbi52MSJjChpSZWdpc3RyYXRpb25PcHRpb25zUmVxdWVzdBJFChVzZWNvbmRhcnlfYXV0aF9mYWN0b3IYASABKAsyJi5zaWduaW4uc2Vzc2lvbi52MS5TZWNvbmRhcnlBdXRoRmFjdG9yIjMKG1JlZ2lzdHJhdGlvbk9wdGlvbnNSZXNwb25zZRIUCgxvcHRpb25zX2pzb24YASABKAkiNgoPUmVnaXN0ZXJSZXF1ZXN0EhUKDXJlc3BvbnNlX2pzb24YASABKAkSDAoEbmFtZRgCIAEoCSJDChBSZWdpc3RlclJlc3BvbnNlEi8KB3Bhc3NrZXkYASABKAsyHi5zaWduaW4uc2Vzc2lvbi52MS5QYXNza2V5SW5mbyKtAQoLUGFzc2tleUluZm8SCgoCaWQYASABKAkSDAoEbmFtZRgCIAEoCRIOCgZhYWd1aWQYAyABKAkSEgoKdHJhbnNwb3J0cxgEIAMoCRIuCgpjcmVhdGVkX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIwCgxsYXN0X3VzZWRfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIg0KC0xpc3RSZXF1ZXN0IkAKDExpc3RSZXNwb25zZRIwCghwYXNza2V5cxgBIAMoCzIeLnNpZ25pbi5zZXNzaW9uLnYxLlBhc3NrZXlJbmZvIikKDVJlbmFtZVJlcXVlc3QSCgoCaWQYASABKAkSDAoEbmFtZRgCIAEoCSIQCg5SZW5hbWVSZXNwb25zZSJiCg1EZWxldGVSZXF1ZXN0EgoKAmlkGAEgASgJEkUKFXNlY29uZGFyeV9hdXRoX2ZhY3RvchgCIAEoCzImLnNpZ25pbi5zZXNzaW9uLnYxLlNlY29uZGFyeUF1dGhGYWN0b3IiEAoORGVsZXRlUmVzcG9uc2UywgMKDlBhc3NrZXlTZXJ2aWNlEnQKE1JlZ2lzdHJhdGlvbk9wdGlvbnMSLS5zaWduaW4uc2Vzc2lvbi52MS5SZWdpc3RyYXRpb25PcHRpb25zUmVxdWVzdBouLnNpZ25pbi5zZXNzaW9uLnYxLlJlZ2lzdHJhdGlvbk9wdGlvbnNSZXNwb25zZRJTCghSZWdpc3RlchIiLnNpZ25pbi5zZXNzaW9uLnYxLlJlZ2lzdGVyUmVxdWVzdBojLnNpZ25pbi5zZXNzaW9uLnYxLlJlZ2lzdGVyUmVzcG9uc2USRwoETGlzdBIeLnNpZ25pbi5zZXNzaW9uLnYxLkxpc3RSZXF1ZXN0Gh8uc2lnbmluLnNlc3Npb24udjEuTGlzdFJlc3BvbnNlEk0KBlJlbmFtZRIgLnNpZ25pbi5zZXNzaW9uLnYxLlJlbmFtZVJlcXVlc3QaIS5zaWduaW4uc2Vzc2lvbi52MS5SZW5hbWVSZXNwb25zZRJNCgZEZWxldGUSIC5zaWduaW4uc2Vzc2lvbi52MS5EZWxldGVSZXF1ZXN0GiEuc2lnbmluLnNlc3Npb24udjEuRGVsZXRlUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_timestamp, file_signin_session_v1_session]);
+  fileDesc("Ch9zaWduaW4vc2Vzc2lvbi92MS9wYXNza2V5LnByb3RvEhFzaWduaW4uc2Vzc2lvbi52MSIeChxBdXRoZW50aWNhdGlvbk9wdGlvbnNSZXF1ZXN0IjUKHUF1dGhlbnRpY2F0aW9uT3B0aW9uc1Jlc3BvbnNlEhQKDG9wdGlvbnNfanNvbhgBIAEoCSJjChpSZWdpc3RyYXRpb25PcHRpb25zUmVxdWVzdBJFChVzZWNvbmRhcnlfYXV0aF9mYWN0b3IYASABKAsyJi5zaWduaW4uc2Vzc2lvbi52MS5TZWNvbmRhcnlBdXRoRmFjdG9yIjMKG1JlZ2lzdHJhdGlvbk9wdGlvbnNSZXNwb25zZRIUCgxvcHRpb25zX2pzb24YASABKAkiNgoPUmVnaXN0ZXJSZXF1ZXN0EhUKDXJlc3BvbnNlX2pzb24YASABKAkSDAoEbmFtZRgCIAEoCSJDChBSZWdpc3RlclJlc3BvbnNlEi8KB3Bhc3NrZXkYASABKAsyHi5zaWduaW4uc2Vzc2lvbi52MS5QYXNza2V5SW5mbyKtAQoLUGFzc2tleUluZm8SCgoCaWQYASABKAkSDAoEbmFtZRgCIAEoCRIOCgZhYWd1aWQYAyABKAkSEgoKdHJhbnNwb3J0cxgEIAMoCRIuCgpjcmVhdGVkX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIwCgxsYXN0X3VzZWRfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIg0KC0xpc3RSZXF1ZXN0IkAKDExpc3RSZXNwb25zZRIwCghwYXNza2V5cxgBIAMoCzIeLnNpZ25pbi5zZXNzaW9uLnYxLlBhc3NrZXlJbmZvIikKDVJlbmFtZVJlcXVlc3QSCgoCaWQYASABKAkSDAoEbmFtZRgCIAEoCSIQCg5SZW5hbWVSZXNwb25zZSJiCg1EZWxldGVSZXF1ZXN0EgoKAmlkGAEgASgJEkUKFXNlY29uZGFyeV9hdXRoX2ZhY3RvchgCIAEoCzImLnNpZ25pbi5zZXNzaW9uLnYxLlNlY29uZGFyeUF1dGhGYWN0b3IiEAoORGVsZXRlUmVzcG9uc2UyvgQKDlBhc3NrZXlTZXJ2aWNlEnoKFUF1dGhlbnRpY2F0aW9uT3B0aW9ucxIvLnNpZ25pbi5zZXNzaW9uLnYxLkF1dGhlbnRpY2F0aW9uT3B0aW9uc1JlcXVlc3QaMC5zaWduaW4uc2Vzc2lvbi52MS5BdXRoZW50aWNhdGlvbk9wdGlvbnNSZXNwb25zZRJ0ChNSZWdpc3RyYXRpb25PcHRpb25zEi0uc2lnbmluLnNlc3Npb24udjEuUmVnaXN0cmF0aW9uT3B0aW9uc1JlcXVlc3QaLi5zaWduaW4uc2Vzc2lvbi52MS5SZWdpc3RyYXRpb25PcHRpb25zUmVzcG9uc2USUwoIUmVnaXN0ZXISIi5zaWduaW4uc2Vzc2lvbi52MS5SZWdpc3RlclJlcXVlc3QaIy5zaWduaW4uc2Vzc2lvbi52MS5SZWdpc3RlclJlc3BvbnNlEkcKBExpc3QSHi5zaWduaW4uc2Vzc2lvbi52MS5MaXN0UmVxdWVzdBofLnNpZ25pbi5zZXNzaW9uLnYxLkxpc3RSZXNwb25zZRJNCgZSZW5hbWUSIC5zaWduaW4uc2Vzc2lvbi52MS5SZW5hbWVSZXF1ZXN0GiEuc2lnbmluLnNlc3Npb24udjEuUmVuYW1lUmVzcG9uc2USTQoGRGVsZXRlEiAuc2lnbmluLnNlc3Npb24udjEuRGVsZXRlUmVxdWVzdBohLnNpZ25pbi5zZXNzaW9uLnYxLkRlbGV0ZVJlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_timestamp, file_signin_session_v1_session]);
+
+/**
+ * AuthenticationOptionsRequest asks for request options.
+ *
+ * @generated from message signin.session.v1.AuthenticationOptionsRequest
+ */
+export type AuthenticationOptionsRequest = Message<"signin.session.v1.AuthenticationOptionsRequest"> & {
+};
+
+/**
+ * Describes the message signin.session.v1.AuthenticationOptionsRequest.
+ * Use `create(AuthenticationOptionsRequestSchema)` to create a new message.
+ */
+export const AuthenticationOptionsRequestSchema: GenMessage<AuthenticationOptionsRequest> = /*@__PURE__*/
+  messageDesc(file_signin_session_v1_passkey, 0);
+
+/**
+ * AuthenticationOptionsResponse carries the request options.
+ *
+ * @generated from message signin.session.v1.AuthenticationOptionsResponse
+ */
+export type AuthenticationOptionsResponse = Message<"signin.session.v1.AuthenticationOptionsResponse"> & {
+  /**
+   * PublicKeyCredentialRequestOptionsJSON, as JSON text (for @simplewebauthn/browser's startAuthentication);
+   * its answer goes to session.setCookie / issueToken as `secondaryAuthFactor: {type: "WEBAUTHN", token: <answer JSON>}`.
+   *
+   * @generated from field: string options_json = 1;
+   */
+  optionsJson: string;
+};
+
+/**
+ * Describes the message signin.session.v1.AuthenticationOptionsResponse.
+ * Use `create(AuthenticationOptionsResponseSchema)` to create a new message.
+ */
+export const AuthenticationOptionsResponseSchema: GenMessage<AuthenticationOptionsResponse> = /*@__PURE__*/
+  messageDesc(file_signin_session_v1_passkey, 1);
 
 /**
  * RegistrationOptionsRequest asks for creation options.
@@ -37,7 +74,7 @@ export type RegistrationOptionsRequest = Message<"signin.session.v1.Registration
  * Use `create(RegistrationOptionsRequestSchema)` to create a new message.
  */
 export const RegistrationOptionsRequestSchema: GenMessage<RegistrationOptionsRequest> = /*@__PURE__*/
-  messageDesc(file_signin_session_v1_passkey, 0);
+  messageDesc(file_signin_session_v1_passkey, 2);
 
 /**
  * RegistrationOptionsResponse carries the creation options.
@@ -58,7 +95,7 @@ export type RegistrationOptionsResponse = Message<"signin.session.v1.Registratio
  * Use `create(RegistrationOptionsResponseSchema)` to create a new message.
  */
 export const RegistrationOptionsResponseSchema: GenMessage<RegistrationOptionsResponse> = /*@__PURE__*/
-  messageDesc(file_signin_session_v1_passkey, 1);
+  messageDesc(file_signin_session_v1_passkey, 3);
 
 /**
  * RegisterRequest carries the authenticator's response.
@@ -86,7 +123,7 @@ export type RegisterRequest = Message<"signin.session.v1.RegisterRequest"> & {
  * Use `create(RegisterRequestSchema)` to create a new message.
  */
 export const RegisterRequestSchema: GenMessage<RegisterRequest> = /*@__PURE__*/
-  messageDesc(file_signin_session_v1_passkey, 2);
+  messageDesc(file_signin_session_v1_passkey, 4);
 
 /**
  * RegisterResponse describes the new passkey.
@@ -107,7 +144,7 @@ export type RegisterResponse = Message<"signin.session.v1.RegisterResponse"> & {
  * Use `create(RegisterResponseSchema)` to create a new message.
  */
 export const RegisterResponseSchema: GenMessage<RegisterResponse> = /*@__PURE__*/
-  messageDesc(file_signin_session_v1_passkey, 3);
+  messageDesc(file_signin_session_v1_passkey, 5);
 
 /**
  * PasskeyInfo is what the owner sees of a passkey.
@@ -163,7 +200,7 @@ export type PasskeyInfo = Message<"signin.session.v1.PasskeyInfo"> & {
  * Use `create(PasskeyInfoSchema)` to create a new message.
  */
 export const PasskeyInfoSchema: GenMessage<PasskeyInfo> = /*@__PURE__*/
-  messageDesc(file_signin_session_v1_passkey, 4);
+  messageDesc(file_signin_session_v1_passkey, 6);
 
 /**
  * ListRequest lists the caller's passkeys.
@@ -178,7 +215,7 @@ export type ListRequest = Message<"signin.session.v1.ListRequest"> & {
  * Use `create(ListRequestSchema)` to create a new message.
  */
 export const ListRequestSchema: GenMessage<ListRequest> = /*@__PURE__*/
-  messageDesc(file_signin_session_v1_passkey, 5);
+  messageDesc(file_signin_session_v1_passkey, 7);
 
 /**
  * ListResponse carries them, oldest first.
@@ -199,7 +236,7 @@ export type ListResponse = Message<"signin.session.v1.ListResponse"> & {
  * Use `create(ListResponseSchema)` to create a new message.
  */
 export const ListResponseSchema: GenMessage<ListResponse> = /*@__PURE__*/
-  messageDesc(file_signin_session_v1_passkey, 6);
+  messageDesc(file_signin_session_v1_passkey, 8);
 
 /**
  * RenameRequest names a passkey.
@@ -227,7 +264,7 @@ export type RenameRequest = Message<"signin.session.v1.RenameRequest"> & {
  * Use `create(RenameRequestSchema)` to create a new message.
  */
 export const RenameRequestSchema: GenMessage<RenameRequest> = /*@__PURE__*/
-  messageDesc(file_signin_session_v1_passkey, 7);
+  messageDesc(file_signin_session_v1_passkey, 9);
 
 /**
  * RenameResponse is empty.
@@ -242,7 +279,7 @@ export type RenameResponse = Message<"signin.session.v1.RenameResponse"> & {
  * Use `create(RenameResponseSchema)` to create a new message.
  */
 export const RenameResponseSchema: GenMessage<RenameResponse> = /*@__PURE__*/
-  messageDesc(file_signin_session_v1_passkey, 8);
+  messageDesc(file_signin_session_v1_passkey, 10);
 
 /**
  * DeleteRequest removes a passkey.
@@ -270,7 +307,7 @@ export type DeleteRequest = Message<"signin.session.v1.DeleteRequest"> & {
  * Use `create(DeleteRequestSchema)` to create a new message.
  */
 export const DeleteRequestSchema: GenMessage<DeleteRequest> = /*@__PURE__*/
-  messageDesc(file_signin_session_v1_passkey, 9);
+  messageDesc(file_signin_session_v1_passkey, 11);
 
 /**
  * DeleteResponse is empty.
@@ -285,14 +322,25 @@ export type DeleteResponse = Message<"signin.session.v1.DeleteResponse"> & {
  * Use `create(DeleteResponseSchema)` to create a new message.
  */
 export const DeleteResponseSchema: GenMessage<DeleteResponse> = /*@__PURE__*/
-  messageDesc(file_signin_session_v1_passkey, 10);
+  messageDesc(file_signin_session_v1_passkey, 12);
 
 /**
- * PasskeyService registers, lists, renames and deletes the caller's passkeys.
+ * PasskeyService registers, lists, renames and deletes the caller's passkeys, and starts a sign-in with one.
  *
  * @generated from service signin.session.v1.PasskeyService
  */
 export const PasskeyService: GenService<{
+  /**
+   * AuthenticationOptions starts a sign-in with a passkey (second factor or passwordless): the request
+   * options for navigator.credentials.get, with a challenge that serves once and lives 5 minutes. No session needed.
+   *
+   * @generated from rpc signin.session.v1.PasskeyService.AuthenticationOptions
+   */
+  authenticationOptions: {
+    methodKind: "unary";
+    input: typeof AuthenticationOptionsRequestSchema;
+    output: typeof AuthenticationOptionsResponseSchema;
+  },
   /**
    * RegistrationOptions starts a registration: the creation options for navigator.credentials.create
    * (step-up: the password, or a sign-in with a second factor in the last 5 minutes).
