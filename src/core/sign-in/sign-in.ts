@@ -71,6 +71,14 @@ export interface PasswordStep extends PasswordAttempt {
   rememberDevice?: boolean;
 }
 
+export interface PasskeyStep {
+  ctx: RequestContext;
+  appId: string;
+  /** AuthenticationResponseJSON, as the browser gave it. */
+  assertion: string;
+  rememberDevice?: boolean;
+}
+
 export interface CompletionStep {
   ctx: RequestContext;
   app: ActiveApp;
@@ -164,6 +172,28 @@ export class SignIn {
     this.deps.audit.record(ctx, { event: "second_factor.required", appId: app.id, accountId: account.id, reason: factor });
     const backup = (await this.deps.recoveryCodes?.left(account.id)) ? (["RECOVERY_CODE"] as const) : [];
     return ok({ status: "second_factor_required", factors: [factor, ...(passkey && passkey !== factor ? [passkey] : []), ...backup], loginToken: loginToken?.value });
+  }
+
+  /**
+   * Passwordless: a discoverable passkey's assertion, user verified (something the user has, and
+   * knows or is), names the account and counts as two factors. Failures are audited as sign-in failures.
+   */
+  async withPasskey<C>(step: PasskeyStep, issue: Issue<C>): Promise<Result<SignedIn<C>>> {
+    const { ctx } = step;
+    const found = await this.deps.apps.findById(step.appId);
+    if (!found) return this.refuse(ctx, step.appId, refusal(failureOf("APP_NOT_FOUND"), "sign_in.failure"));
+    const active = checkApp(found);
+    if (!active.ok) return this.refuse(ctx, found.id, refusal(active.failure, "sign_in.failure", found.status));
+    const app = active.value;
+    const asserted = this.deps.passkeys ? await this.deps.passkeys.verify(ctx, step.assertion, { userVerification: true, appId: app.id }) : { outcome: "invalid" as const };
+    const account = asserted.accountId ? await this.deps.accounts.findById(asserted.accountId) : null;
+    if (asserted.outcome !== "ok" || !account || account.appId !== app.id) {
+      return this.refuse(ctx, app.id, refusal(failureOf("INVALID_CREDENTIALS", { message: "Invalid passkey" }), "sign_in.failure", `passkey_${asserted.outcome}`, account?.id));
+    }
+    if (account.deactivated) return this.refuse(ctx, app.id, refusal(failureOf("ACCOUNT_DEACTIVATED"), "sign_in.failure", "deactivated", account.id));
+    const presented = this.deps.devices.open(ctx.deviceToken);
+    const login = presented?.accountId === account.id ? presented.login : loginKey(account.email ?? account.username);
+    return this.finish(ctx, app, account, issue, "WEBAUTHN", { presented, login, remember: step.rememberDevice });
   }
 
   /** The second step: a login token and its code (SMS or TOTP). */

@@ -4,6 +4,9 @@ import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import type { IssueTokenRequest, SetCookieRequest } from "../../../gen/signin/session/v1/session_pb.js";
 import { SessionService } from "../../../gen/signin/session/v1/session_pb.js";
 import type { IssuedSession } from "../../core/sessions/sessions.js";
+import type { Account } from "../../core/accounts/account.js";
+import type { RequestContext } from "../../core/request-context.js";
+import type { SignInMethod } from "../../core/sign-in/sign-in.js";
 import { ok } from "../../core/failure.js";
 import { MAX_PASSWORD_LENGTH } from "../../core/password/policy.js";
 import { MAX_DEVICE_TOKEN_LENGTH } from "../../core/devices/device-credential.js";
@@ -16,6 +19,8 @@ import { RequestCheck } from "./validate.js";
 
 const MAX_LOGIN_LENGTH = 320;
 const MAX_TOKEN_LENGTH = 4096;
+/** A passkey assertion's JSON (a few hundred bytes, more with a large user handle or extensions). */
+const MAX_ASSERTION_LENGTH = 8192;
 /** A session id is a `sid` (32 characters) or a `jti` (22). */
 const MAX_SESSION_ID_LENGTH = 64;
 
@@ -29,6 +34,7 @@ export function sessionService(deps: ServiceDeps): ServiceImpl<typeof SessionSer
   const { sessions } = deps;
 
   async function signIn(req: SetCookieRequest | IssueTokenRequest, ctx: HandlerContext): Promise<SignedInSession> {
+    if (req.passkey) return withPasskey(req, ctx);
     const factor = req.secondaryAuthFactor;
     new RequestCheck()
       .text("user", req.user, MAX_LOGIN_LENGTH)
@@ -39,17 +45,37 @@ export function sessionService(deps: ServiceDeps): ServiceImpl<typeof SessionSer
       .that("secondaryAuthFactor.token", !factor || factor.token !== "", '"secondaryAuthFactor.token" is required', "missing")
       .done();
     const { defaultAppId: id } = deps;
-    const projection = { profile: req.projection?.profile ?? false, permissions: req.projection?.permissions ?? false };
     // The device credential: sent in the body (API callers), else the browser's `device` cookie.
     const deviceToken = req.deviceToken || cookieValue(ctx.requestHeader.get("cookie"), deps.cookie.deviceName) || undefined;
     const step = { ctx: { ...who(ctx), deviceToken }, app: { id, lookup: deps.apps.findById(id) }, login: req.user, password: req.password, form: "plain" as const, secondFactor: factor, rememberDevice: req.rememberDevice };
-    const outcome = unwrap(await deps.signIn.withPassword(step, async (account, _app, how) => ok(sessions.start(account, projection, { secondFactor: how.secondFactor !== null, kind: ctx.method.name === "SetCookie" ? "cookie" : "bearer", ctx: step.ctx, deviceId: how.deviceId }))));
+    const outcome = unwrap(await deps.signIn.withPassword(step, startSession(req, ctx, step.ctx)));
     if (outcome.status === "signed_in") return { session: outcome.credentials, deviceToken: outcome.deviceToken };
     return reject("SECOND_FACTOR_REQUIRED", {
       message: `User "${req.user}" has enabled MFA; please specify secondary authentication factor`,
       applicableAuthFactorTypes: outcome.factors,
     });
   }
+
+  /** Passwordless: the passkey's assertion stands for the user, the password and the second factor. */
+  async function withPasskey(req: SetCookieRequest | IssueTokenRequest, ctx: HandlerContext): Promise<SignedInSession> {
+    new RequestCheck()
+      .that("user", req.user === "", '"user" must be empty with "passkey"')
+      .that("password", req.password === "", '"password" must be empty with "passkey"')
+      .that("secondaryAuthFactor", req.secondaryAuthFactor === undefined, '"secondaryAuthFactor" must be absent with "passkey"')
+      .that("deviceToken", req.deviceToken.length <= MAX_DEVICE_TOKEN_LENGTH, `"deviceToken" must be at most ${MAX_DEVICE_TOKEN_LENGTH} characters`)
+      .that("passkey", req.passkey.length <= MAX_ASSERTION_LENGTH, `"passkey" must be at most ${MAX_ASSERTION_LENGTH} characters`)
+      .done();
+    const deviceToken = req.deviceToken || cookieValue(ctx.requestHeader.get("cookie"), deps.cookie.deviceName) || undefined;
+    const step = { ctx: { ...who(ctx), deviceToken }, appId: deps.defaultAppId, assertion: req.passkey, rememberDevice: req.rememberDevice };
+    const outcome = unwrap(await deps.signIn.withPasskey(step, startSession(req, ctx, step.ctx)));
+    return { session: outcome.credentials, deviceToken: outcome.deviceToken };
+  }
+
+  /** Issue<IssuedSession>: a cookie or bearer session, recording whether a second factor was passed. */
+  const startSession = (req: SetCookieRequest | IssueTokenRequest, ctx: HandlerContext, at: RequestContext) => async (account: Account, _app: unknown, how: SignInMethod) => {
+    const projection = { profile: req.projection?.profile ?? false, permissions: req.projection?.permissions ?? false };
+    return ok(sessions.start(account, projection, { secondFactor: how.secondFactor !== null, kind: ctx.method.name === "SetCookie" ? "cookie" : "bearer", ctx: at, deviceId: how.deviceId }));
+  };
 
   const setCookie = (ctx: HandlerContext, s: IssuedSession) =>
     ctx.responseHeader.append("set-cookie", sessionCookie(deps.cookie, s.token, s.endsAt, deps.clock.now()));
