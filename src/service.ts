@@ -137,7 +137,6 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
     const serverSecret = await codeSecret(config.masterKey, keyStore);
     const challenges = new Challenges(store, clock, MAX_CODE_ATTEMPTS, serverSecret);
     const devices = new DeviceCredentials(serverSecret, clock);
-    const recoveryCodes = new RecoveryCodes(new PostgresRecoveryCodeStore(db), serverSecret, audit);
     const remembered = new RememberedDevices(store, revocations, clock);
     const sms = config.sms.webhookUrl
       ? new WebhookSmsSender(config.sms.webhookUrl, config.sms.webhookSecret!, clock)
@@ -163,6 +162,7 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
     const passkeyStore = new PostgresPasskeyStore(db);
     const stepUpProof = new StepUpProof(accounts, apps, hasher, limits, log, clock);
     const passkeyAssertions = new PasskeyAssertions(passkeyStore, store, rp, audit, clock);
+    const recoveryCodes = new RecoveryCodes(new PostgresRecoveryCodeStore(db), serverSecret, audit, passkeyAssertions);
     const signIn = new SignIn({ apps, accounts, hasher, totp, limits, challenges, sms, audit, log, devices, newDevice, remembered, recoveryCodes, passkeys: passkeyAssertions });
     const impls = implementations({
       accounts,

@@ -90,6 +90,30 @@ describe("recovery codes, Yeep-style", () => {
   });
 });
 
+describe("recovery codes, admin ResetSecondFactors", () => {
+  const ADMIN_TOKEN = "admin-token-for-the-recovery-code-tests-0123456789";
+  let svc: TestService;
+  beforeAll(async () => {
+    svc = await startTestService({ ADMIN_TOKEN });
+    svc.clock.advance(-(svc.clock.now() % 30_000) + 5_000);
+  });
+  afterAll(() => svc?.close());
+
+  it("drops the codes with the factors", async () => {
+    const token = (
+      await post(`${svc.url}/api/session.issueToken`, { user: ROADRUNNER.username, password: ROADRUNNER.password, secondaryAuthFactor: { type: "TOTP", token: await totpAt(svc.clock.now()) } })
+    ).json.token;
+    const codes = (await post(`${svc.url}/api/recoveryCodes.generate`, { secondaryAuthFactor: { type: "PASSWORD", token: ROADRUNNER.password } }, { authorization: `Bearer ${token}` })).json.codes;
+    expect(codes).toHaveLength(10);
+    const reset = await post(`${svc.url}/signin.admin.v1.AdminService/ResetSecondFactors`, { id: ROADRUNNER.id }, { authorization: `Bearer ${ADMIN_TOKEN}` });
+    expect(reset.status).toBe(200);
+    // Signed in again (the reset ended the sessions issued until now): no factor, no codes.
+    svc.clock.advance(1_000);
+    const again = (await post(`${svc.url}/api/session.issueToken`, { user: ROADRUNNER.username, password: ROADRUNNER.password })).json.token;
+    expect((await post(`${svc.url}/api/user.info`, {}, { authorization: `Bearer ${again}` })).json.user).toMatchObject({ mfaEnabled: false, recoveryCodesLeft: 0 });
+  });
+});
+
 describe("recovery codes, one code used 50 times at once on two instances", () => {
   let cluster: Awaited<ReturnType<typeof startTestInstances>>;
   beforeAll(async () => {

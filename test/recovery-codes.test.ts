@@ -209,4 +209,15 @@ describe("a recovery code at sign-in", () => {
     await w.recoveryCodes.afterFactorRemoved(w.app, { ...w.account, totpSecret: null });
     expect(await w.recoveryCodes.left(w.account.id)).toBe(0);
   });
+
+  it("a passkey is a factor they back up: generated and kept for a passkey-only account", async () => {
+    const w = await world();
+    const withPasskey = new RecoveryCodes(new PostgresRecoveryCodeStore(db), randomBytes(32), { record() {} }, { has: async (id) => id === w.account.id });
+    const passkeyOnly = { ...w.account, totpSecret: null };
+    expect(await withPasskey.backUp(w.app, passkeyOnly)).toBe(true);
+    expect(await w.recoveryCodes.backUp(w.app, passkeyOnly)).toBe(false); // no passkeys in this world
+    await withPasskey.generate(ctx, passkeyOnly);
+    await withPasskey.afterFactorRemoved(w.app, passkeyOnly);
+    expect(await withPasskey.left(w.account.id)).toBe(10);
+  });
 });

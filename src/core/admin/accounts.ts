@@ -99,14 +99,16 @@ export class AccountAdmin {
     return ok({ secret, uri: totpUri(this.deps.totpIssuer, account.value.email ?? account.value.username, secret) });
   }
 
-  /** Removes TOTP and turns SMS two-factor off, and the recovery codes with them; the phone number itself stays. */
+  /** Removes TOTP and turns SMS two-factor off, and the recovery codes with them (unless a passkey is left); the phone number itself stays. */
   async resetSecondFactors(id: string): Promise<Result<void>> {
     const account = await this.find(id);
     if (!account.ok) return account;
     const { phone, phoneVerified } = account.value;
     await this.deps.accounts.setTotpSecret(id, null);
     await this.deps.accounts.setPhone(id, { phone, phoneVerified, phoneTwoFactor: false });
-    await this.deps.recoveryCodes?.drop(id);
+    // The codes go too, unless a passkey (not reset here) is left for them to back up.
+    const app = await this.apps.find(account.value.appId);
+    await this.deps.recoveryCodes?.afterFactorRemoved(app.ok ? app.value : null, { ...account.value, totpSecret: null, phoneTwoFactor: false });
     if (account.value.totpSecret || account.value.phoneTwoFactor) await this.deps.revocations.revokeAll(id);
     return ok(undefined);
   }

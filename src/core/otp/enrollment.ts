@@ -113,7 +113,7 @@ export class TotpEnrollment {
   async generateRecoveryCodes(ctx: RequestContext, account: Account, proof: FactorProof): Promise<Result<string[]>> {
     const app = await this.apps.findById(account.appId);
     const factor = app && secondFactorFor(app, account);
-    if (!factor) return fail("FACTOR_NOT_FOUND", { message: "Recovery codes stand in for a second factor: turn one on first" });
+    if (!app || !(await this.recoveryCodes.backUp(app, account))) return fail("FACTOR_NOT_FOUND", { message: "Recovery codes stand in for a second factor: turn one on first" });
     if (proof.type === "PASSWORD") {
       const proved = await this.provePassword(ctx, account, proof.token);
       if (!proved.ok) return proved;

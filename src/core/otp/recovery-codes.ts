@@ -8,7 +8,7 @@ import type { Account } from "../accounts/account.js";
 import type { App } from "../apps/app.js";
 import type { Audit } from "../audit.js";
 import type { RequestContext } from "../request-context.js";
-import { secondFactorFor, type CodeOutcome } from "../sign-in/second-factor.js";
+import { passkeyFactorFor, secondFactorFor, type CodeOutcome } from "../sign-in/second-factor.js";
 
 export const RECOVERY_CODE_COUNT = 10;
 // Crockford's base32: no I, L, O or U; typed I/L read as 1 and O as 0. 10 characters = 50 bits.
@@ -39,6 +39,8 @@ export class RecoveryCodes {
     private readonly store: RecoveryCodeStore,
     serverSecret: Buffer,
     private readonly audit: Audit,
+    /** Whether an account has a passkey, another factor the codes back up; none = no passkeys. */
+    private readonly passkeys: { has(accountId: string): Promise<boolean> } | null = null,
   ) {
     this.key = Buffer.from(hkdfSync("sha256", serverSecret, "signin", "recovery-code-hmac", 32));
   }
@@ -64,14 +66,14 @@ export class RecoveryCodes {
     return "ok";
   }
 
-  /** Every code of the account (its second factors were all removed). */
-  drop(accountId: string): Promise<void> {
-    return this.store.deleteAll(accountId);
+  /** Whether the account has a real second factor (TOTP, SMS or a passkey) for codes to stand in for. */
+  async backUp(app: App, account: Account): Promise<boolean> {
+    return secondFactorFor(app, account) !== null || (await passkeyFactorFor(app, account, false, this.passkeys)) !== null;
   }
 
   /** After a factor was removed (`account` as it is now): without a real factor left, its codes go too. */
   async afterFactorRemoved(app: App | null, account: Account | null): Promise<void> {
-    if (account && (!app || !secondFactorFor(app, account))) await this.store.deleteAll(account.id);
+    if (account && (!app || !(await this.backUp(app, account)))) await this.store.deleteAll(account.id);
   }
 
   /** Keyed by the account too, so one code's hash says nothing about another account's. */
