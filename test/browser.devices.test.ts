@@ -26,7 +26,7 @@ describe.skipIf(!haveChromium)("Your devices, in Chromium", () => {
   const signIn = async (page: Page) => {
     await page.goto(svc.url);
     await page.getByLabel("Username or email").fill(COYOTE.email);
-    await page.getByLabel("Password").fill(COYOTE.password);
+    await page.getByLabel("Password", { exact: true }).fill(COYOTE.password);
     await page.getByRole("button", { name: "Sign in", exact: true }).click();
     await page.getByRole("heading", { name: "Your account" }).waitFor();
   };

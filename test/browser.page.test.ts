@@ -25,8 +25,8 @@ describe.skipIf(!haveChromium)("sign-in page in Chromium", () => {
   const shot = (page: Page, name: string) => page.screenshot({ path: join(artifacts, `${name}.png`) });
   const signIn = async (page: Page, login: string, password: string) => {
     await page.getByLabel("Username or email").fill(login);
-    await page.getByLabel("Password").fill(password);
-    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByLabel("Password", { exact: true }).fill(password);
+    await page.getByRole("button", { name: "Sign in", exact: true }).click();
   };
 
   /** The page's heading once it has decided between the sign-in form and the account. */

@@ -140,8 +140,8 @@ describe.skipIf(!haveChromium)("a page on another origin of the same site, in Ch
       // The victim signs in on the service's own page (its own origin: accepted).
       await page.goto(svc.url);
       await page.getByLabel("Username or email").fill(COYOTE.username);
-      await page.getByLabel("Password").fill(COYOTE.password);
-      await page.getByRole("button", { name: "Sign in" }).click();
+      await page.getByLabel("Password", { exact: true }).fill(COYOTE.password);
+      await page.getByRole("button", { name: "Sign in", exact: true }).click();
       await page.getByRole("heading", { name: "Your account" }).waitFor();
       const token = (await context.cookies()).find((c) => c.name === "session")!.value;
 

@@ -49,9 +49,10 @@ describe("passkey registration and management (REST)", () => {
     const registered = await call("register", { responseJson: JSON.stringify(response), name: "  My   laptop " });
     expect(registered.json).toMatchObject({ ok: true, passkey: { name: "My laptop", aaguid: "00000000-0000-0000-0000-000000000000", transports: ["internal"] } });
     const { id } = registered.json.passkey;
+    expect(new Date(registered.json.passkey.createdAt).getTime()).toBe(svc.clock.now()); // the service's clock, as last use is
     // The challenge served once: the same answer again has nothing pending.
     expect((await call("register", { responseJson: JSON.stringify(response) })).json.error.code).toBe(10033);
-    expect((await call("list", {})).json.passkeys).toStrictEqual([expect.objectContaining({ id, name: "My laptop", createdAt: expect.any(String) })]);
+    expect((await call("list", {})).json.passkeys).toStrictEqual([expect.objectContaining({ id, name: "My laptop", createdAt: registered.json.passkey.createdAt })]);
     expect((await call("rename", { id, name: "Work laptop" })).json.ok).toBe(true);
     expect((await call("rename", { id: "0".repeat(24), name: "x" })).json.error.code).toBe(10033);
     expect((await call("rename", { id, name: "" })).json.error.code).toBe(400);

@@ -4,9 +4,10 @@ import { AdminService } from "../../gen/signin/admin/v1/admin_pb.js";
 import { AppUserService } from "../../gen/signin/appuser/v1/appuser_pb.js";
 import { SessionService } from "../../gen/signin/session/v1/session_pb.js";
 import { TotpService } from "../../gen/signin/session/v1/totp_pb.js";
+import { PasskeyService } from "../../gen/signin/session/v1/passkey_pb.js";
 import { UserService } from "../../gen/signin/session/v1/user_pb.js";
 
-export { AdminService, AppUserService, SessionService, TotpService, UserService };
+export { AdminService, AppUserService, PasskeyService, SessionService, TotpService, UserService };
 export { ErrorDetailSchema } from "../../gen/signin/session/v1/error_pb.js";
 
 export function clientsFor(transport: Transport, createClient: typeof CreateClient) {
@@ -14,6 +15,7 @@ export function clientsFor(transport: Transport, createClient: typeof CreateClie
     session: createClient(SessionService, transport),
     user: createClient(UserService, transport),
     totp: createClient(TotpService, transport),
+    passkey: createClient(PasskeyService, transport),
     appUser: createClient(AppUserService, transport),
     admin: createClient(AdminService, transport),
   };

@@ -5,10 +5,14 @@
 // (15 min vs 30 days), so a refused call refreshes the cookie once and retries.
 // "Your devices" lists the account's live sessions (ListSessions) with a sign-out button for each
 // other one (RevokeSession), which ends that session everywhere at once.
+// Passkeys (@simplewebauthn/browser): "Sign in with a passkey" (passwordless), the passkey as the
+// second step when the answer lists WEBAUTHN, and "Your security" to add (with the password) and remove them.
+import { startAuthentication, startRegistration } from "@simplewebauthn/browser";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { createWebClients, ErrorDetailSchema } from "../clients/web.js";
 import type { Session } from "../../gen/signin/session/v1/session_pb.js";
+import type { PasskeyInfo } from "../../gen/signin/session/v1/passkey_pb.js";
 
 const api = createWebClients(location.origin);
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -85,6 +89,7 @@ async function showAccount() {
   show("account");
   // The account is shown even when the list cannot be (the next visit tries again).
   await showDevices().catch(() => say("Your devices could not be listed."));
+  await showPasskeys().catch(() => say("Your passkeys could not be listed."));
 }
 
 const KINDS: Record<string, string> = { cookie: "browser", bearer: "app (token)", "access-token": "app (access token)" };
@@ -135,24 +140,122 @@ async function signOutDevice(id: string, name: string) {
   await showDevices().catch(() => undefined);
 }
 
-async function signIn(code?: string) {
+async function signIn(factor?: { type: string; token: string }) {
   const form = new FormData(signinForm);
   try {
     await api.session.setCookie({
       user: String(form.get("login") ?? ""),
       password: String(form.get("password") ?? ""),
-      secondaryAuthFactor: code ? { type: "TOTP", token: code } : undefined,
+      secondaryAuthFactor: factor,
     });
     signinForm.reset();
     totpForm.reset();
     await showAccount();
   } catch (err) {
-    if (ConnectError.from(err).findDetails(ErrorDetailSchema)[0]?.reason === "SECOND_FACTOR_REQUIRED") {
+    const detail = ConnectError.from(err).findDetails(ErrorDetailSchema)[0];
+    if (detail?.reason === "SECOND_FACTOR_REQUIRED") {
+      // The steps the account has: a code (TOTP), a passkey (WEBAUTHN), or both.
+      const types = detail.applicableAuthFactorTypes;
+      $("code-step").hidden = !types.includes("TOTP");
+      $("passkey-step").hidden = !types.includes("WEBAUTHN");
       say("");
       show("totp");
+      if (!types.includes("TOTP")) $("passkey-step").focus();
     } else {
-      say(explain(err));
+      say(factor?.type === "WEBAUTHN" && detail?.reason === "INVALID_SECOND_FACTOR" ? "That passkey was not accepted." : explain(err));
     }
+  }
+}
+
+/** An assertion for a fresh challenge, as JSON text; null when the user cancelled (said). */
+async function passkeyAssertion(): Promise<string | null> {
+  const { optionsJson } = await api.passkey.authenticationOptions({});
+  try {
+    return JSON.stringify(await startAuthentication({ optionsJSON: JSON.parse(optionsJson) }));
+  } catch {
+    say("No passkey was used.");
+    return null;
+  }
+}
+
+/** Passwordless: the passkey names the account and counts as both steps. */
+async function passkeySignIn() {
+  try {
+    const passkey = await passkeyAssertion();
+    if (!passkey) return;
+    await api.session.setCookie({ passkey });
+    signinForm.reset();
+    await showAccount();
+  } catch (err) {
+    const reason = ConnectError.from(err).findDetails(ErrorDetailSchema)[0]?.reason;
+    say(reason === "INVALID_CREDENTIALS" ? "That passkey was not accepted." : explain(err));
+  }
+}
+
+function passkeyRow(p: PasskeyInfo): HTMLLIElement {
+  const row = document.createElement("li");
+  row.dataset.passkeyId = p.id;
+  row.append(document.createTextNode(p.name));
+  const when = document.createElement("span");
+  when.className = "device-where";
+  const added = p.createdAt ? timestampDate(p.createdAt).toLocaleString() : "";
+  when.textContent = [`added ${added}`, p.lastUsedAt ? `last used ${timestampDate(p.lastUsedAt).toLocaleString()}` : "never used"].join(" · ");
+  row.append(when);
+  const button = document.createElement("button");
+  button.type = "button";
+  button.textContent = "Remove";
+  button.setAttribute("aria-label", `Remove passkey ${p.name}`);
+  button.addEventListener("click", () => void removePasskey(p));
+  row.append(button);
+  return row;
+}
+
+async function showPasskeys() {
+  const { passkeys } = await withSession(() => api.passkey.list({}));
+  $("passkey-list").replaceChildren(...passkeys.map(passkeyRow));
+}
+
+/** The step-up: the password typed in "Your security", if any (a recent sign-in with a second factor does without). */
+function stepUp() {
+  const password = $<HTMLInputElement>("passkey-password").value;
+  return password ? { type: "PASSWORD", token: password } : undefined;
+}
+
+function explainChange(err: unknown): string {
+  const reason = ConnectError.from(err).findDetails(ErrorDetailSchema)[0]?.reason;
+  if (reason === "STEP_UP_REQUIRED") return "Enter your current password first.";
+  if (reason === "INVALID_CREDENTIALS") return "Wrong password.";
+  return "The passkey could not be saved. Please try again.";
+}
+
+async function addPasskey() {
+  const form = $<HTMLFormElement>("passkey-form");
+  try {
+    const { optionsJson } = await withSession(() => api.passkey.registrationOptions({ secondaryAuthFactor: stepUp() }));
+    let response: string;
+    try {
+      response = JSON.stringify(await startRegistration({ optionsJSON: JSON.parse(optionsJson) }));
+    } catch {
+      return say("No passkey was created.");
+    }
+    const name = $<HTMLInputElement>("passkey-name").value;
+    await withSession(() => api.passkey.register({ responseJson: response, name }));
+    form.reset();
+    say("Passkey added.", "info");
+    await showPasskeys();
+  } catch (err) {
+    say(explainChange(err));
+  }
+}
+
+async function removePasskey(p: PasskeyInfo) {
+  try {
+    await withSession(() => api.passkey.delete({ id: p.id, secondaryAuthFactor: stepUp() }));
+    $<HTMLFormElement>("passkey-form").reset();
+    say(`Removed passkey ${p.name}.`, "info");
+    await showPasskeys();
+  } catch (err) {
+    say(explainChange(err));
   }
 }
 
@@ -163,7 +266,19 @@ signinForm.addEventListener("submit", (e) => {
 
 totpForm.addEventListener("submit", (e) => {
   e.preventDefault();
-  void signIn(String(new FormData(totpForm).get("code") ?? ""));
+  void signIn({ type: "TOTP", token: String(new FormData(totpForm).get("code") ?? "") });
+});
+
+$("passkey-signin").addEventListener("click", () => void passkeySignIn());
+
+$("passkey-step").addEventListener("click", async () => {
+  const token = await passkeyAssertion().catch((err: unknown) => (say(explain(err)), null));
+  if (token) await signIn({ type: "WEBAUTHN", token });
+});
+
+$("passkey-form").addEventListener("submit", (e) => {
+  e.preventDefault();
+  void addPasskey();
 });
 
 $("signout").addEventListener("click", async () => {

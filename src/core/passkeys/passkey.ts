@@ -18,7 +18,7 @@ export interface Passkey {
   lastUsedAt: Date | null;
 }
 
-export type NewPasskey = Omit<Passkey, "createdAt" | "lastUsedAt">;
+export type NewPasskey = Omit<Passkey, "lastUsedAt">;
 
 /** How a counter update went: saved, or refused for not moving forward (a cloned authenticator). */
 export type CounterUpdate = "saved" | "not_increasing" | "gone";

@@ -95,10 +95,11 @@ export class Passkeys {
       transports: credential.transports ?? [],
       aaguid,
       name: cleanName(name) || "Passkey",
+      createdAt: new Date(this.clock.now()),
     };
     if (!(await this.store.add(passkey))) return fail("FACTOR_ALREADY_EXISTS", { message: "This passkey is registered already" });
     this.audit.record(ctx, { event: "passkey.registered", appId: account.appId, accountId: account.id });
-    return ok(info({ ...passkey, createdAt: new Date(this.clock.now()), lastUsedAt: null }));
+    return ok(info({ ...passkey, lastUsedAt: null }));
   }
 
   async list(caller: Caller): Promise<PasskeyInfo[]> {

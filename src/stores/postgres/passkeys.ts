@@ -45,9 +45,9 @@ export class PostgresPasskeyStore implements PasskeyStore {
 
   async add(p: NewPasskey): Promise<boolean> {
     const rows = await this.db.query(
-      `INSERT INTO webauthn_credentials (id, account_id, credential_id, public_key, counter, transports, aaguid, name)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (credential_id) DO NOTHING RETURNING id`,
-      [p.id, p.accountId, p.credentialId, Buffer.from(p.publicKey).toString("base64url"), p.counter, p.transports, p.aaguid, p.name],
+      `INSERT INTO webauthn_credentials (id, account_id, credential_id, public_key, counter, transports, aaguid, name, created_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (credential_id) DO NOTHING RETURNING id`,
+      [p.id, p.accountId, p.credentialId, Buffer.from(p.publicKey).toString("base64url"), p.counter, p.transports, p.aaguid, p.name, p.createdAt],
     );
     return rows.length === 1;
   }
