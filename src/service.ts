@@ -171,7 +171,7 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
       signIn,
       sessions: new Sessions(store, accounts, tokens, clock, config.sessionTtlSeconds * 1000, revocations, audit, config.defaultAppId, sessionRecords),
       sessionList,
-      passkeys: new Passkeys(passkeyStore, store, rp, stepUpProof, revocations, audit, clock),
+      passkeys: new Passkeys(passkeyStore, store, rp, stepUpProof, revocations, audit, clock, async (account) => recoveryCodes.afterFactorRemoved(await apps.findById(account.appId), account)),
       passkeyAssertions,
       enrollment: new TotpEnrollment(accounts, apps, store, totp, hasher, config.totpIssuer, { limits, revocations, log, sealer, recoveryCodes }),
       recoveryCodes,

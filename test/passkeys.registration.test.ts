@@ -83,6 +83,18 @@ describe("passkey registration and management (REST)", () => {
     expect((await call("register", { responseJson: "" })).json.error.code).toBe(400);
   });
 
+  it("the recovery codes go with the last passkey when no other factor is left", async () => {
+    const device = new SoftAuthenticator(origin);
+    const registered = await call("register", { responseJson: JSON.stringify(device.create(await options())) });
+    const { id } = registered.json.passkey;
+    const generated = await post(`${svc.url}/api/recoveryCodes.generate`, password(COYOTE.password), { cookie });
+    expect(generated.json.codes).toHaveLength(10);
+    const left = async () => (await post(`${svc.url}/api/user.info`, {}, { cookie })).json.user.recoveryCodesLeft;
+    expect(await left()).toBe(10);
+    expect((await call("delete", { id, ...password(COYOTE.password) })).json.ok).toBe(true);
+    expect(await left()).toBe(0);
+  });
+
   it("options expire after 5 minutes", async () => {
     const device = new SoftAuthenticator(origin);
     const opts = await options();

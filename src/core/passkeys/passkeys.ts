@@ -10,6 +10,7 @@ import {
   type PublicKeyCredentialCreationOptionsJSON,
   type RegistrationResponseJSON,
 } from "@simplewebauthn/server";
+import type { Account } from "../accounts/account.js";
 import type { Audit } from "../audit.js";
 import type { Clock } from "../clock.js";
 import type { EphemeralStore } from "../ephemeral.js";
@@ -43,6 +44,8 @@ export class Passkeys {
     private readonly revocations: Revocations,
     private readonly audit: Audit,
     private readonly clock: Clock,
+    /** Told after a passkey is deleted (the recovery codes go with the last factor). */
+    private readonly afterRemoved: (account: Account) => Promise<void> = async () => {},
   ) {}
 
   /** Creation options for the browser; the caller proves the step-up (password, or a recent sign-in with a second factor). */
@@ -122,6 +125,7 @@ export class Passkeys {
     const { account, session } = caller;
     if (!(await this.store.remove(account.id, id))) return fail("FACTOR_NOT_FOUND", { message: "Passkey not found" });
     await this.revocations.revokeAll(account.id, session.chain);
+    await this.afterRemoved(account);
     this.audit.record(ctx, { event: "passkey.removed", appId: account.appId, accountId: account.id });
     return ok(undefined);
   }
