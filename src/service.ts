@@ -161,7 +161,7 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
     const rp = { ...config.webauthn, origins: () => config.webauthn.origins ?? ownOrigins(listening.url, config.webauthn.rpId) };
     const passkeyStore = new PostgresPasskeyStore(db);
     const stepUpProof = new StepUpProof(accounts, apps, hasher, limits, log, clock);
-    const passkeyAssertions = new PasskeyAssertions(passkeyStore, store, rp, audit, clock);
+    const passkeyAssertions = new PasskeyAssertions(passkeyStore, store, rp, audit, clock, limits);
     const recoveryCodes = new RecoveryCodes(new PostgresRecoveryCodeStore(db), serverSecret, audit, passkeyAssertions);
     const signIn = new SignIn({ apps, accounts, hasher, totp, limits, challenges, sms, audit, log, devices, newDevice, remembered, recoveryCodes, passkeys: passkeyAssertions });
     const impls = implementations({

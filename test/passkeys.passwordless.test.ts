@@ -61,6 +61,21 @@ describe("passwordless sign-in with a passkey", () => {
     expect(svc.logs.filter((l) => l.audit && l.event === "sign_in.failure" && String(l.reason).startsWith("passkey_")).length).toBeGreaterThanOrEqual(3);
   });
 
+  it("challenges and passwordless attempts count against the IP's sign-in requests (LIMIT_IP_REQUESTS)", async () => {
+    const limited = await startTestService({ LIMIT_IP_REQUESTS: "3/60" });
+    try {
+      const ask = () => post(`${limited.url}/api/passkey.authenticationOptions`, {});
+      expect((await ask()).json.ok).toBe(true);
+      expect((await ask()).json.ok).toBe(true);
+      expect((await post(`${limited.url}/api/session.setCookie`, { passkey: "{}" })).json.error.code).toBe(10002);
+      expect((await ask()).json.error).toMatchObject({ code: 10429 });
+      expect((await post(`${limited.url}/api/session.setCookie`, { passkey: "{}" })).json.error.code).toBe(10429);
+      expect(limited.logs.some((l) => l.audit && l.event === "sign_in.blocked" && l.reason === "requests")).toBe(true);
+    } finally {
+      await limited.close();
+    }
+  });
+
   it("a passkey with user and password, or with a second factor, is a bad request", async () => {
     const passkey = JSON.stringify(device.get(await options()));
     expect((await post(`${svc.url}/api/session.setCookie`, { passkey, user: COYOTE.email, password: COYOTE.password })).json.error.code).toBe(400);

@@ -151,6 +151,19 @@ export class SignInLimits {
     return { limited: false, suspect, clean: tries.consumed === 1 && total.consumed === 1 && !delay, tries: tries.consumed, knownDevice: false };
   }
 
+  /**
+   * A sign-in request that checks no password (a passkey's challenge or assertion): counted against
+   * the app and the IP, as every sign-in request is; one refused by the IP's limit costs the app nothing.
+   */
+  async checkRequest(ip: string, appId: string): Promise<Verdict> {
+    const [app, byIp] = await Promise.all([this.app.consume(appId), this.ipRequests.consume(ip)]);
+    if (byIp.limited) {
+      if (!app.limited) await this.app.reward(appId);
+      return limited("ip", byIp.msBeforeNext);
+    }
+    return app.limited ? limited("app", app.msBeforeNext) : { limited: false };
+  }
+
   /** The account's delay, and the attempt reserved in the pair's and the account's counts. */
   private async accountState(s: Subject): Promise<AccountState> {
     const [delay, tries, total] = await Promise.all([

@@ -13,6 +13,8 @@ import {
 import type { Audit } from "../audit.js";
 import type { Clock } from "../clock.js";
 import type { EphemeralStore } from "../ephemeral.js";
+import { ok, type Result } from "../failure.js";
+import { tooMany, type SignInLimits } from "../limits/sign-in-limits.js";
 import type { RequestContext } from "../request-context.js";
 import type { CodeOutcome } from "../sign-in/second-factor.js";
 import type { PasskeyStore } from "./passkey.js";
@@ -39,7 +41,14 @@ export class PasskeyAssertions {
     private readonly rp: RelyingParty,
     private readonly audit: Audit,
     private readonly clock: Clock,
+    private readonly limits: SignInLimits,
   ) {}
+
+  /** Every challenge asked for and every passwordless assertion counts as a sign-in request of its IP and app. */
+  async allowed(ctx: RequestContext, appId: string): Promise<Result<void>> {
+    const verdict = await this.limits.checkRequest(ctx.ip, appId);
+    return verdict.limited ? { ok: false, failure: tooMany(verdict) } : ok(undefined);
+  }
 
   /** Whether the account has a passkey (WEBAUTHN is then one of its second factors). */
   async has(accountId: string): Promise<boolean> {
@@ -50,10 +59,12 @@ export class PasskeyAssertions {
    * Request options for navigator.credentials.get. No credential is listed: registered passkeys are
    * discoverable, and listing an account's would tell who has one.
    */
-  async options(): Promise<PublicKeyCredentialRequestOptionsJSON> {
+  async options(ctx: RequestContext, appId: string): Promise<Result<PublicKeyCredentialRequestOptionsJSON>> {
+    const allowed = await this.allowed(ctx, appId);
+    if (!allowed.ok) return allowed;
     const options = await generateAuthenticationOptions({ rpID: this.rp.rpId, userVerification: "preferred", timeout: CHALLENGE_TTL_MS });
     await this.ephemeral.set(challengeKey(options.challenge), String(this.clock.now() + CHALLENGE_TTL_MS), CHALLENGE_TTL_MS);
-    return options;
+    return ok(options);
   }
 
   async verify(ctx: RequestContext, responseJson: string, check: AssertionCheck): Promise<Asserted> {

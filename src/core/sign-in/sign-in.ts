@@ -185,6 +185,8 @@ export class SignIn {
     const active = checkApp(found);
     if (!active.ok) return this.refuse(ctx, found.id, refusal(active.failure, "sign_in.failure", found.status));
     const app = active.value;
+    const allowed = this.deps.passkeys ? await this.deps.passkeys.allowed(ctx, app.id) : ok(undefined);
+    if (!allowed.ok) return this.refuse(ctx, app.id, refusal(allowed.failure, "sign_in.blocked", "requests"));
     const asserted = this.deps.passkeys ? await this.deps.passkeys.verify(ctx, step.assertion, { userVerification: true, appId: app.id }) : { outcome: "invalid" as const };
     const account = asserted.accountId ? await this.deps.accounts.findById(asserted.accountId) : null;
     if (asserted.outcome !== "ok" || !account || account.appId !== app.id) {

@@ -22,8 +22,8 @@ export function passkeyService(deps: ServiceDeps): ServiceImpl<typeof PasskeySer
     return (token ? await deps.sessions.caller(token, presenter(ctx)) : null) ?? reject("NOT_AUTHENTICATED");
   };
   return {
-    async authenticationOptions() {
-      return { optionsJson: JSON.stringify(await deps.passkeyAssertions.options()) };
+    async authenticationOptions(_req, ctx) {
+      return { optionsJson: JSON.stringify(unwrap(await deps.passkeyAssertions.options(who(ctx), deps.defaultAppId))) };
     },
 
     async registrationOptions(req, ctx) {
