@@ -61,6 +61,13 @@ describe("passwordless sign-in with a passkey", () => {
     expect(svc.logs.filter((l) => l.audit && l.event === "sign_in.failure" && String(l.reason).startsWith("passkey_")).length).toBeGreaterThanOrEqual(3);
   });
 
+  it("one assertion sent 20 times at once signs in exactly once", async () => {
+    const passkey = JSON.stringify(device.get(await options()));
+    const answers = await Promise.all(Array.from({ length: 20 }, () => post(`${svc.url}/api/session.setCookie`, { passkey })));
+    expect(answers.filter((a) => a.json.ok)).toHaveLength(1);
+    expect(answers.filter((a) => a.json.error?.code === 10002)).toHaveLength(19);
+  });
+
   it("challenges and passwordless attempts count against the IP's sign-in requests (LIMIT_IP_REQUESTS)", async () => {
     const limited = await startTestService({ LIMIT_IP_REQUESTS: "3/60" });
     try {
