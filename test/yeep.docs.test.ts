@@ -64,7 +64,7 @@ describe("/api/docs", () => {
     for (const m of METHODS) expect(doc.paths[`/api/${m}`].post.operationId).toBe(m);
     // Request schemas come from the protos, with the legacy JSON names.
     const setCookie = doc.components.schemas["signin.session.v1.SetCookieRequest"].properties;
-    expect(Object.keys(setCookie)).toStrictEqual(["user", "password", "projection", "secondaryAuthFactor", "deviceToken", "rememberDevice"]);
+    expect(Object.keys(setCookie)).toStrictEqual(["user", "password", "projection", "secondaryAuthFactor", "deviceToken", "rememberDevice", "passkey"]);
     const issued = doc.paths["/api/session.issueToken"].post.responses["200"].content["application/json"].schema.oneOf[0];
     expect(issued.properties.expiresAt).toStrictEqual({ type: "string", format: "date-time" });
     expect(issued.required).toStrictEqual(["ok"]);
