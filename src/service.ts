@@ -209,6 +209,7 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
               serviceKeyGraceMs: Math.max(config.sessionTtlSeconds, config.accessTokenTtlSeconds) * 1000,
               totpIssuer: config.totpIssuer,
               recoveryCodes,
+              passkeys: passkeyStore,
             }),
           }
         : null,

@@ -7,6 +7,7 @@ import type { RecentAudit, StoredAuditEvent } from "../audit.js";
 import { fail, ok, type FieldViolation, type Result } from "../failure.js";
 import { newTotpSecret, totpUri } from "../otp/totp.js";
 import type { PasswordHasher } from "../password/hasher.js";
+import type { PasskeyStore } from "../passkeys/passkey.js";
 import type { RecoveryCodes } from "../otp/recovery-codes.js";
 import { passwordSecret } from "../password/secret.js";
 import type { Revocations } from "../sessions/revocations.js";
@@ -23,6 +24,8 @@ export interface AccountAdminDeps {
   totpIssuer: string;
   /** Dropped with the factors they back up (resetSecondFactors). */
   recoveryCodes?: RecoveryCodes;
+  /** Reset with the other factors: a user who lost their only passkey must be unlockable. */
+  passkeys?: PasskeyStore;
 }
 
 export interface NewAccountSpec {
@@ -99,17 +102,18 @@ export class AccountAdmin {
     return ok({ secret, uri: totpUri(this.deps.totpIssuer, account.value.email ?? account.value.username, secret) });
   }
 
-  /** Removes TOTP and turns SMS two-factor off, and the recovery codes with them (unless a passkey is left); the phone number itself stays. */
+  /** Removes TOTP, the passkeys and the recovery codes, and turns SMS two-factor off; the phone number itself stays. */
   async resetSecondFactors(id: string): Promise<Result<void>> {
     const account = await this.find(id);
     if (!account.ok) return account;
     const { phone, phoneVerified } = account.value;
     await this.deps.accounts.setTotpSecret(id, null);
     await this.deps.accounts.setPhone(id, { phone, phoneVerified, phoneTwoFactor: false });
-    // The codes go too, unless a passkey (not reset here) is left for them to back up.
+    const passkeys = (await this.deps.passkeys?.removeAll(id)) ?? 0;
+    // No real factor is left, so the codes that backed them up go too.
     const app = await this.apps.find(account.value.appId);
     await this.deps.recoveryCodes?.afterFactorRemoved(app.ok ? app.value : null, { ...account.value, totpSecret: null, phoneTwoFactor: false });
-    if (account.value.totpSecret || account.value.phoneTwoFactor) await this.deps.revocations.revokeAll(id);
+    if (account.value.totpSecret || account.value.phoneTwoFactor || passkeys > 0) await this.deps.revocations.revokeAll(id);
     return ok(undefined);
   }
 

@@ -31,6 +31,8 @@ export interface PasskeyStore {
   /** False when the account has no such passkey. */
   rename(accountId: string, id: string, name: string): Promise<boolean>;
   remove(accountId: string, id: string): Promise<boolean>;
+  /** Every passkey of the account (an administrator's factor reset); how many there were. */
+  removeAll(accountId: string): Promise<number>;
   /**
    * Saves a use, atomically: the counter only moves forward (a counter of 0 stays 0, for
    * authenticators that keep none); two concurrent uses of one counter value cannot both pass.

@@ -62,6 +62,10 @@ export class PostgresPasskeyStore implements PasskeyStore {
     return rows.length === 1;
   }
 
+  async removeAll(accountId: string): Promise<number> {
+    return (await this.db.query("DELETE FROM webauthn_credentials WHERE account_id = $1 RETURNING id", [accountId])).length;
+  }
+
   async used(id: string, counter: number, at: Date): Promise<CounterUpdate> {
     // One statement: the row is locked while the condition is checked, so of two uses of one value only one passes.
     const rows = await this.db.query(
