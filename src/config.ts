@@ -56,6 +56,8 @@ export interface Config {
   healthWatch: { maxStreams: number; maxStreamsPerIp: number };
   /** Passkeys: the relying party (a registrable domain) and the page origins assertions may come from. */
   webauthn: { rpId: string; rpName: string; origins: string[] | null };
+  /** OpenTelemetry traces: the OTLP/HTTP (JSON) traces URL; null = tracing off (no SDK started). */
+  tracing: { tracesUrl: string } | null;
 }
 
 /** The documented variables: name, default, meaning (docs/configuration.md's table is this list). */
@@ -122,6 +124,13 @@ export const ENV_VARS: Array<[name: string, fallback: string, meaning: string]> 
   ["LIMIT_SMS_ACCOUNT", "5/3600", "SMS codes sent per account."],
   ["LIMIT_SMS_PHONE", "5/3600", "SMS codes sent per phone number."],
   ["LIMIT_APP_REQUESTS", "60000/60", "Sign-in requests per app, all clients together."],
+  ["OTEL_EXPORTER_OTLP_ENDPOINT", "", "OTLP/HTTP collector base URL (http://collector:4318): spans are exported to its /v1/traces; unset (and no OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) = tracing off, no SDK started."],
+  ["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "", "Full OTLP/HTTP traces URL, instead of OTEL_EXPORTER_OTLP_ENDPOINT + /v1/traces."],
+  ["OTEL_EXPORTER_OTLP_PROTOCOL", "http/json", "OTLP protocol; only http/json is supported (other values refused at start-up). OTEL_EXPORTER_OTLP_TRACES_PROTOCOL likewise."],
+  ["OTEL_SERVICE_NAME", "signin", "service.name of the exported spans (OTEL_RESOURCE_ATTRIBUTES adds attributes)."],
+  ["OTEL_TRACES_SAMPLER", "parentbased_always_on", "always_on, always_off, traceidratio, parentbased_always_on, parentbased_always_off or parentbased_traceidratio (a caller's sampled traceparent is followed by the parentbased_ ones)."],
+  ["OTEL_TRACES_SAMPLER_ARG", "", "The ratio (0 to 1) of the traceidratio samplers; unset = 1."],
+  ["OTEL_SDK_DISABLED", "false", "true = tracing off even with an OTLP endpoint."],
 ];
 
 export class ConfigError extends Error {}
@@ -228,6 +237,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return {
     trustedProxies,
     webauthn,
+    tracing: tracingConfig(str, bool),
     connections: {
       headersTimeoutMs: headersTimeout * 1000,
       requestTimeoutMs: requestTimeout * 1000,
@@ -337,4 +347,28 @@ function checkTls(certFile: string, keyFile: string): void {
   } catch (err) {
     throw new ConfigError(`TLS_CERT and TLS_KEY: ${certFile} and ${keyFile} are not a matching PEM certificate and private key (${(err as Error).message})`);
   }
+}
+
+const SAMPLERS = ["always_on", "always_off", "traceidratio", "parentbased_always_on", "parentbased_always_off", "parentbased_traceidratio"];
+
+/**
+ * The standard OTEL_* variables this service supports, checked here so a typo stops start-up (the SDK
+ * would only log it and fall back). The SDK reads them (and the other OTEL_* it knows) from the process env.
+ */
+function tracingConfig(str: (name: string) => string, bool: (name: string) => boolean): Config["tracing"] {
+  const traces = str("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT");
+  const base = str("OTEL_EXPORTER_OTLP_ENDPOINT");
+  for (const [name, url] of [["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", traces], ["OTEL_EXPORTER_OTLP_ENDPOINT", base]]) {
+    if (url && !/^https?:\/\/[^/\s]+/.test(url)) throw new ConfigError(`${name} must be an http(s) URL, got "${url}"`);
+  }
+  for (const name of ["OTEL_EXPORTER_OTLP_PROTOCOL", "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"]) {
+    const protocol = str(name);
+    if (protocol && protocol !== "http/json") throw new ConfigError(`${name}: only http/json is supported, got "${protocol}"`);
+  }
+  const sampler = str("OTEL_TRACES_SAMPLER");
+  if (!SAMPLERS.includes(sampler)) throw new ConfigError(`OTEL_TRACES_SAMPLER must be one of ${SAMPLERS.join(", ")}, got "${sampler}"`);
+  const ratio = str("OTEL_TRACES_SAMPLER_ARG");
+  if (ratio && !(/^\d+(\.\d+)?$/.test(ratio) && Number(ratio) <= 1)) throw new ConfigError(`OTEL_TRACES_SAMPLER_ARG must be a number from 0 to 1, got "${ratio}"`);
+  if (bool("OTEL_SDK_DISABLED") || (!traces && !base)) return null;
+  return { tracesUrl: traces || `${base.replace(/\/+$/, "")}/v1/traces` };
 }

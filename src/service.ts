@@ -39,6 +39,7 @@ import { DevelopmentSmsSender } from "./integrations/sms/development.js";
 import { WebhookSmsSender } from "./integrations/sms/webhook.js";
 import { WebhookNewDeviceNotifier } from "./integrations/notify/webhook.js";
 import { Metrics } from "./observability/metrics.js";
+import type { Tracing } from "./observability/tracing.js";
 import { CachedAccountStore } from "./stores/cached-accounts.js";
 import { CachedAppStore } from "./stores/cached-apps.js";
 import { PostgresAppStore } from "./stores/postgres/apps.js";
@@ -94,12 +95,18 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
   };
 
   try {
+    // Tracing first, so its close (flushing the last spans) comes after everything else's.
+    // The SDK is loaded only when tracing is on.
+    const tracing: Tracing | null = config.tracing ? (await import("./observability/tracing.js")).startTracing(config.tracing.tracesUrl, log) : null;
+    if (tracing) cleanup.push(() => tracing.close());
     // Checked whole before anything is opened or written.
     const bootstrap = config.bootstrapFile ? await readBootstrap(config.bootstrapFile, config.defaultAppId) : null;
     // Redis first: an unreachable one is reported within its own bound, before the (slower) database opens.
-    const store = await openEphemeralStore(config, clock);
-    cleanup.push(() => store.close());
-    const db =
+    const rawStore = await openEphemeralStore(config, clock);
+    cleanup.push(() => rawStore.close());
+    // The core sees the stores through their seams, each call in a span when tracing.
+    const store = tracing ? tracing.traceStore(rawStore, rawStore instanceof RedisEphemeralStore ? "redis" : "memory") : rawStore;
+    const openedDb =
       opts.database ??
       (await openDatabase({
         url: config.databaseUrl ?? undefined,
@@ -107,8 +114,9 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
         schema: config.databaseSchema,
         onError: () => metricsRef.current?.storeErrors.inc({ store: "postgres" }),
       }));
-    if (!opts.database) cleanup.push(() => db.close());
-    await migrate(db);
+    if (!opts.database) cleanup.push(() => openedDb.close());
+    await migrate(openedDb); // start-up work, not traced
+    const db = tracing ? tracing.traceDatabase(openedDb) : openedDb;
 
     const now = () => clock.now();
     // Secrets at rest are sealed with the master key; re-sealed before anything reads them.
@@ -122,10 +130,11 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
     const metrics = new Metrics(pool);
     metricsRef.current = metrics;
     if (cluster.isWorker) metrics.exposition = clusterMetrics(metrics.registry);
-    if (store instanceof RedisEphemeralStore) store.onError = () => metrics.storeErrors.inc({ store: "redis" });
+    if (rawStore instanceof RedisEphemeralStore) rawStore.onError = () => metrics.storeErrors.inc({ store: "redis" });
+    if (tracing) pool.spans = tracing.spans;
     pool.onDuration = (seconds) => metrics.hashSeconds.observe(seconds);
     const hasher = new PasswordHasher(config.argon2, pool);
-    const limits = new SignInLimits(store instanceof RedisEphemeralStore ? redisLimiters(store.client) : memoryLimiters(), config.limits);
+    const limits = new SignInLimits(rawStore instanceof RedisEphemeralStore ? redisLimiters(rawStore.client) : memoryLimiters(), config.limits);
     const recentAudit = new RecentAudit(loggerAudit(log), store, clock, log);
     const audit = metrics.counting(recentAudit);
     const revocations = new Revocations(store, clock, Math.max(config.sessionTtlSeconds, config.accessTokenTtlSeconds) * 1000, new PostgresRevocationStore(db));
@@ -163,7 +172,7 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
     const stepUpProof = new StepUpProof(accounts, apps, hasher, limits, log, clock);
     const passkeyAssertions = new PasskeyAssertions(passkeyStore, store, rp, audit, clock, limits);
     const recoveryCodes = new RecoveryCodes(new PostgresRecoveryCodeStore(db), serverSecret, audit, passkeyAssertions);
-    const signIn = new SignIn({ apps, accounts, hasher, totp, limits, challenges, sms, audit, log, devices, newDevice, remembered, recoveryCodes, passkeys: passkeyAssertions });
+    const signIn = new SignIn({ apps, accounts, hasher, totp, limits, challenges, sms, audit, log, devices, newDevice, remembered, recoveryCodes, passkeys: passkeyAssertions, spans: tracing?.spans });
     const impls = implementations({
       accounts,
       apps,
@@ -193,6 +202,7 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
       cookieName: cookie.name,
       metricsToken: config.metrics.token,
       healthWatch: config.healthWatch,
+      tracing,
       admin: config.adminToken
         ? {
             token: config.adminToken,
@@ -215,7 +225,7 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
         : null,
       readiness: readiness({
         database: async () => (await db.query("SELECT 1")).length === 1,
-        redis: store instanceof RedisEphemeralStore ? async () => store.isReady() : "memory",
+        redis: rawStore instanceof RedisEphemeralStore ? async () => rawStore.isReady() : "memory",
       }),
     });
     // In a cluster the primary serves METRICS_PORT for every worker (cluster.ts).

@@ -2,11 +2,14 @@
 // legacy REST paths, the API documents (JSON, and as a page at /api/docs.html), and a JSON 404 for everything else.
 import { Code, ConnectError, createContextValues, type Interceptor } from "@connectrpc/connect";
 import type { Metrics } from "../observability/metrics.js";
+import { trace } from "@opentelemetry/api";
+import { recordOutcome } from "../observability/server-span.js";
+import type { Tracing } from "../observability/tracing.js";
 import { randomUUID } from "node:crypto";
 import type { Logger } from "../core/logger.js";
 import type { Jwks } from "../core/tokens/jwks.js";
 import { routes, type AdminRoute, type Implementations } from "./services/routes.js";
-import { reject } from "./services/errors.js";
+import { failureThrown, reject } from "./services/errors.js";
 import type { WatchLimits } from "./services/health-service.js";
 import { cookieAuthenticated, crossOriginRefusal, setsSessionCookie } from "./cross-origin.js";
 import { answerScrape, presentsToken } from "./metrics-endpoint.js";
@@ -38,10 +41,13 @@ export interface HandlerOptions {
   /** METRICS_TOKEN: /metrics on this port answers only a scraper presenting it; null = 404 for everyone. */
   metricsToken: string | null;
   healthWatch: WatchLimits;
+  /** OpenTelemetry (OTEL_EXPORTER_OTLP_ENDPOINT); null = off: requests take no tracing path at all. */
+  tracing?: Tracing | null;
 }
 
 export function createHandler(impls: Implementations, opts: HandlerOptions): Handler {
   const origins = new Set(opts.corsOrigins);
+  const tracing = opts.tracing ?? null;
   const legacy = legacyHandler(LEGACY_ROUTES, impls, { ...opts, trustedOrigins: origins });
   const openapi = legacyOpenApi(LEGACY_ROUTES, opts.version);
   const docs = yeepOpenApi(LEGACY_ROUTES, opts.version);
@@ -79,6 +85,7 @@ export function createHandler(impls: Implementations, opts: HandlerOptions): Han
     log: opts.log,
     routes: routes(impls, opts.readiness, opts.admin, opts.healthWatch),
     interceptors: [
+      ...(opts.tracing ? [rpcSpan] : []),
       (next) => async (req) => {
         const done = opts.metrics.time("rpc", req.method.name);
         try {
@@ -118,9 +125,27 @@ export function createHandler(impls: Implementations, opts: HandlerOptions): Han
     const id = typeof given === "string" && REQUEST_ID.test(given) ? given : randomUUID();
     req.headers["x-request-id"] = id;
     res.setHeader("x-request-id", id);
-    adapter(req, res);
+    if (tracing) tracing.serve(req, res, () => adapter(req, res));
+    else adapter(req, res);
   };
 }
+
+/** Names the request's SERVER span after the RPC (package.Service/Method) and records how it ended. */
+const rpcSpan: Interceptor = (next) => async (req) => {
+  const span = trace.getActiveSpan();
+  span?.updateName(`${req.service.typeName}/${req.method.name}`);
+  span?.setAttributes({ "signin.surface": "rpc", "rpc.system": "connect_rpc", "rpc.service": req.service.typeName, "rpc.method": req.method.name });
+  try {
+    const res = await next(req);
+    recordOutcome(span, "ok");
+    return res;
+  } catch (err) {
+    const code = ConnectError.from(err).code;
+    span?.setAttribute("rpc.connect_rpc.error_code", Code[code] ?? String(code));
+    recordOutcome(span, code === Code.Internal ? "error" : "refused", failureThrown(err)?.reason);
+    throw err;
+  }
+};
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 

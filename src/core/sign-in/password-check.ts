@@ -14,6 +14,7 @@ import type { PasswordHasher } from "../password/hasher.js";
 import { passwordSecret, type PasswordForm } from "../password/secret.js";
 import type { RequestContext } from "../request-context.js";
 import { passed, refused, type Checked } from "./refusal.js";
+import { noSpans, type Spans } from "../spans.js";
 
 /**
  * The app a sign-in is for: one already found active (by its token), or one known by id whose
@@ -38,13 +39,14 @@ export class PasswordCheck {
     private readonly limits: SignInLimits,
     private readonly log: Logger,
     private readonly unreleased: (err: unknown) => void,
+    private readonly spans: Spans = noSpans,
   ) {}
 
   /** `device`: the credential the caller presented, opened (genuine and unexpired) or null. */
   async check(a: PasswordAttempt, device: DeviceCredential | null = null): Promise<Checked<{ app: ActiveApp; account: Account }>> {
     const subject: Subject = { ip: a.ctx.ip, appId: a.app.id, login: loginKey(a.login) };
     if (device && device.appId === subject.appId && device.login === subject.login) subject.device = device.deviceId;
-    const [app, decision] = "lookup" in a.app ? await this.lookUp(a.app.lookup, subject) : [passed(a.app), await this.limits.check(subject)];
+    const [app, decision] = "lookup" in a.app ? await this.lookUp(a.app.lookup, subject) : [passed(a.app), await this.checkLimits(subject)];
     if (!app.ok) return app;
     if (decision.limited) return refused(tooMany(decision), "sign_in.blocked", decision.limiter);
     // A known device's credential names the account it signed in to: for another account with
@@ -56,7 +58,7 @@ export class PasswordCheck {
 
   /** The app and the limits' decision, asked together; no reservation is kept for a refused app. */
   private async lookUp(lookup: Promise<App | null>, subject: Subject): Promise<[Checked<ActiveApp>, Decision]> {
-    const [found, checked] = await Promise.allSettled([lookup, this.limits.check(subject)]);
+    const [found, checked] = await Promise.allSettled([lookup, this.checkLimits(subject)]);
     const reserved = checked.status === "fulfilled" && !checked.value.limited ? checked.value : null;
     if (found.status === "rejected") {
       if (reserved) await this.limits.release(subject, reserved).catch(this.unreleased);
@@ -70,6 +72,10 @@ export class PasswordCheck {
     return [refusal, checked.value];
   }
 
+  private checkLimits(subject: Subject): Promise<Decision> {
+    return this.spans.run("signin.limits", () => this.limits.check(subject));
+  }
+
   private async verify(app: ActiveApp, subject: Subject, a: PasswordAttempt, decision: Allowed, deviceAccount: string | null): Promise<Checked<Account>> {
     const secret = passwordSecret(app, a.password, a.form);
     const priority = decision.suspect ? "low" : "normal";
@@ -77,9 +83,11 @@ export class PasswordCheck {
     let matches: boolean;
     let needsRehash = false;
     try {
-      account = await this.accounts.findByLogin(app.id, subject.login);
-      if (account) ({ ok: matches, needsRehash } = await this.hasher.verify(account.passwordHash, secret, priority));
-      else matches = await this.hasher.verifyDummy(secret, priority);
+      account = await this.spans.run("signin.account_lookup", () => this.accounts.findByLogin(app.id, subject.login));
+      const found = account;
+      // The hash's wait for a slot and the hash itself are its children (HashPool).
+      if (found) ({ ok: matches, needsRehash } = await this.spans.run("signin.password", () => this.hasher.verify(found.passwordHash, secret, priority)));
+      else matches = await this.spans.run("signin.password", () => this.hasher.verifyDummy(secret, priority));
     } catch (err) {
       // The password was not checked: the attempt does not count (a failing release is then one failure too many).
       await this.limits.release(subject, decision).catch(this.unreleased);

@@ -5,6 +5,7 @@ import type { App } from "../apps/app.js";
 import { failureOf } from "../failure.js";
 import { tooMany, type SignInLimits } from "../limits/sign-in-limits.js";
 import { passed, refused, type Checked } from "./refusal.js";
+import { noSpans, type Spans } from "../spans.js";
 
 export type SecondFactorType = "TOTP" | "SMS" | "WEBAUTHN";
 /** What a sign-in passed: the account's factor, or one of its recovery codes in its place. */
@@ -33,10 +34,15 @@ export class SecondFactorCheck {
   constructor(
     private readonly limits: SignInLimits,
     private readonly unreleased: (err: unknown) => void,
+    private readonly spans: Spans = noSpans,
   ) {}
 
   /** `verify` runs only within the limit; the attempt is reserved as a failure before it runs. */
-  async check(accountId: string, verify: () => Promise<CodeOutcome>): Promise<Checked<void>> {
+  check(accountId: string, verify: () => Promise<CodeOutcome>): Promise<Checked<void>> {
+    return this.spans.run("signin.second_factor", () => this.checkWithin(accountId, verify));
+  }
+
+  private async checkWithin(accountId: string, verify: () => Promise<CodeOutcome>): Promise<Checked<void>> {
     const verdict = await this.limits.checkSecondFactor(accountId);
     if (verdict.limited) return refused(tooMany(verdict), "sign_in.blocked", verdict.limiter, accountId);
     let outcome: CodeOutcome;

@@ -4,6 +4,7 @@ import { ConnectError } from "@connectrpc/connect";
 import { failureOf, type Failure } from "../../core/failure.js";
 import type { Logger } from "../../core/logger.js";
 import { failureThrown } from "../services/errors.js";
+import { nameServerSpan, recordOutcome, serverSpanOf } from "../../observability/server-span.js";
 import type { Implementations } from "../services/routes.js";
 import { cosyncEnvelope } from "./cosync-envelope.js";
 import { cookieAuthenticated, crossOriginRefusal, requestHost, setsSessionCookie } from "../cross-origin.js";
@@ -49,33 +50,38 @@ export type LegacyOptions = {
 /** Answers the table's paths (true), or leaves the request to the caller (false). */
 export function legacyHandler(table: readonly LegacyRoute[], impls: Implementations, opts: LegacyOptions) {
   const byPath = new Map(table.map((route) => [route.path, { route, impl: implementationOf(impls, route.method), envelope: ENVELOPES[route.envelope] }]));
-  const send = (res: Res, a: Answer) => sendJson(res, a.status, a.body, a.headers);
+  // The request's span (tracing on) records how it ended: ok, refused with its reason, or our error.
+  const send = (req: Req, res: Res, a: Answer, outcome: "ok" | "refused" | "error", reason?: string) => {
+    recordOutcome(serverSpanOf(req), outcome, reason);
+    sendJson(res, a.status, a.body, a.headers);
+  };
 
   return async function handle(req: Req, res: Res, path: string): Promise<boolean> {
     const found = byPath.get(path);
     if (!found) return false;
     const { route, impl, envelope } = found;
-    if (req.method !== "POST" && !(req.method === "GET" && route.alsoGet)) return (send(res, envelope.methodNotAllowed), true);
+    nameServerSpan(req, `${req.method} ${route.path}`, route.envelope);
+    if (req.method !== "POST" && !(req.method === "GET" && route.alsoGet)) return (send(req, res, envelope.methodNotAllowed, "refused", "METHOD_NOT_ALLOWED"), true);
     let input: unknown;
     try {
       const body = req.method === "GET" ? Buffer.alloc(0) : await readBody(req, opts.maxBodyBytes);
       const refused = forgeryCheck(req, route, envelope, opts);
-      if (refused) return (send(res, refused), true);
+      if (refused) return (send(req, res, refused, "refused", "FORBIDDEN"), true);
       input = decodeInput(route.method.input, body, req.headers["content-type"], envelope.allowForm);
     } catch (err) {
-      if (err instanceof BodyTooLarge) return (send(res, envelope.tooLarge), true);
-      if (err instanceof InvalidBody) return (send(res, envelope.invalidBody(err.message, err.path)), true);
+      if (err instanceof BodyTooLarge) return (send(req, res, envelope.tooLarge, "refused", "BODY_TOO_LARGE"), true);
+      if (err instanceof InvalidBody) return (send(req, res, envelope.invalidBody(err.message, err.path), "refused", "INVALID_BODY"), true);
       throw err;
     }
     try {
-      send(res, envelope.ok(await invoke(route, impl, input, req, res, opts)));
+      send(req, res, envelope.ok(await invoke(route, impl, input, req, res, opts)), "ok");
     } catch (err) {
       const failure = failureThrown(err);
-      if (failure) send(res, envelope.failure(failure));
-      else if (err instanceof ConnectError && envelope.fromConnectError) send(res, envelope.fromConnectError(err));
+      if (failure) send(req, res, envelope.failure(failure), "refused", failure.reason);
+      else if (err instanceof ConnectError && envelope.fromConnectError) send(req, res, envelope.fromConnectError(err), "refused", String(err.code));
       else {
         opts.log.error({ err, path, requestId: req.headers["x-request-id"] }, "unexpected error in legacy handler");
-        send(res, envelope.internal);
+        send(req, res, envelope.internal, "error");
       }
     }
     return true;
