@@ -1,6 +1,6 @@
 // `npm run bench`: the service in its own process on real Redis and PGlite (or DATABASE_URL),
 // figures as ratios to baselines measured in the same run (machines here are shared and noisy).
-// BENCH_SECONDS (default 10) sets each scenario's duration.
+// BENCH_SECONDS (default 10) sets each scenario's duration; BENCH_TRACING=1 runs it with tracing on (bench/otlp-sink.ts).
 import { spawn } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import os from "node:os";
@@ -15,6 +15,7 @@ import { SessionService } from "../gen/signin/session/v1/session_pb.js";
 import { freePort, waitForPort } from "../test/support/global-setup.js";
 import { measureCpu, type CpuPerRequest } from "./cpu.js";
 import { ipOf, load, loop, type LoadResult } from "./load.js";
+import { tracingSink } from "./otlp-sink.js";
 import { benchEnv, COSYNC_APP_TOKEN, dropBenchSchema, PASSWORD, seed, startBenchService, TOTP_SECRET } from "./service.js";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -147,7 +148,9 @@ async function enumerationTiming(url: string, n: number) {
 
 async function main() {
   const redis = await redisUrl();
-  const env = benchEnv(redis.url);
+  // Tracing is off unless asked for, whatever OTEL_* the shell holds.
+  const sink = process.env.BENCH_TRACING === "1" ? await tracingSink() : null;
+  const env = { ...benchEnv(redis.url), ...(sink ? sink.env : { OTEL_SDK_DISABLED: "true" }) };
   progress("seeding accounts");
   await seed(env, { plain: LEGIT_USERS + VICTIMS + 200, totp: TOTP_USERS, cosync: TOTP_USERS });
   const svc = await startBenchService(env);
@@ -224,13 +227,15 @@ async function main() {
     results.rejectedCostVsArgon2Verify = r2(ceiling / rejected.rps);
     results.timing = { ...timing, ratio: r2(timing.unknownMs / timing.wrongMs) };
   } finally {
-    await svc.stop();
+    await svc.stop(); // flushes the last spans
+    results.tracing = sink ? { on: true, sampler: "always_on", ...sink.counts() } : { on: false };
   }
   try {
     // (7) Workers need a PostgreSQL server (PGlite lives inside one process).
     if (env.DATABASE_URL) results.workers = await workerScaling(env);
   } finally {
     redis.stop();
+    await sink?.stop();
     await dropBenchSchema(env);
   }
   progress("done\n");
@@ -303,6 +308,8 @@ function print(results: Record<string, any>) {
     ["    cost of one vs an argon2 verify", `${results.rejectedCostVsArgon2Verify}x`],
     ["(5) unknown user vs wrong password", `median ${r2(results.timing.unknownMs)} ms vs ${r2(results.timing.wrongMs)} ms (ratio ${results.timing.ratio})`],
   ];
+  const t = results.tracing;
+  rows.push(["(8) tracing", t.on ? `on (always_on): ${t.spans} spans in ${t.exportRequests} OTLP exports, ${Math.round(t.bytes / 1024)} KiB` : "off (BENCH_TRACING=1 turns it on)"]);
   const w = results.workers;
   if (w) {
     const one = w.rows[1];
