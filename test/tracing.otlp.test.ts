@@ -121,6 +121,28 @@ describe("tracing (OTEL_EXPORTER_OTLP_ENDPOINT set)", () => {
   });
 });
 
+describe("tracing: the hash's wait", () => {
+  it("a sign-in that queues for a hashing slot has a password.hash_wait span beside its password.hash", async () => {
+    const receiver = await otlpReceiver();
+    running.push(receiver);
+    const svc = await startTestService({ OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, HASH_CONCURRENCY: "1" });
+    // Six at once on one slot: all but the first to reach it wait.
+    const users = [COYOTE.username, ROADRUNNER.username, "nobody1", "nobody2", "nobody3", "nobody4"];
+    const answers = await Promise.all(users.map((user) => signIn(svc, { user, password: "wrong" })));
+    expect(answers.map((r) => r.json.error.code)).toStrictEqual(users.map(() => 10002));
+    await svc.close();
+    running.pop();
+    const waits = receiver.spans.filter((s) => s.name === "password.hash_wait");
+    expect(waits.length).toBeGreaterThan(0);
+    expect(waits.length).toBeLessThan(users.length);
+    for (const wait of waits) {
+      const parent = receiver.spans.find((s) => s.spanId === wait.parentSpanId)!;
+      expect(parent.name).toBe("signin.password");
+      expect(receiver.spans.filter((s) => s.parentSpanId === parent.spanId).map((s) => s.name).sort()).toStrictEqual(["password.hash", "password.hash_wait"]);
+    }
+  });
+});
+
 describe("tracing off (no OTLP endpoint)", () => {
   it("starts no SDK: the global tracer provider stays the no-op one, and requests are served as before", async () => {
     const svc = await startTestService({});

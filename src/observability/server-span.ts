@@ -8,9 +8,7 @@ export type Traced = { [SERVER_SPAN]?: Span };
 export const serverSpanOf = (req: object): Span | undefined => (req as Traced)[SERVER_SPAN];
 
 /** Names the request's span after its route (low cardinality) and tags its surface. */
-export function nameServerSpan(req: object, name: string, surface: string): void {
-  const span = serverSpanOf(req);
-  if (!span) return;
+export function nameServerSpan(span: Span, name: string, surface: string): void {
   span.updateName(name);
   span.setAttribute("signin.surface", surface);
   if (surface !== "rpc") span.setAttribute("http.route", name.slice(name.indexOf(" ") + 1));

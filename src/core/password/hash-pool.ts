@@ -3,7 +3,7 @@
 // stays bounded (each argon2id verify holds m KiB) under any load. Suspect callers (recent
 // failures from their IP or on the account) get only half the queue and wait behind everyone
 // else, so a flood cannot starve clean sign-ins of hashing capacity.
-import { noSpans, type Spans } from "../spans.js";
+import type { Spans } from "../spans.js";
 
 export class HashPoolBusy extends Error {}
 
@@ -16,7 +16,7 @@ export class HashPool {
   /** Told how long each operation took (seconds), for metrics. */
   onDuration: (seconds: number) => void = () => {};
   /** Tracing: the wait for a slot (when there is one) and the hash, each in a span. */
-  spans: Spans = noSpans;
+  spans: Spans | null = null;
 
   constructor(
     readonly concurrency: number,
@@ -31,13 +31,14 @@ export class HashPool {
     if (this.active >= this.concurrency) {
       const room = priority === "normal" ? this.maxQueued : Math.floor(this.maxQueued / 2);
       if (this.queued >= room) throw new HashPoolBusy("password hashing queue is full");
-      await this.spans.run("password.hash_wait", () => new Promise<void>((resolve) => this.waiting[priority].push(resolve)));
+      const wait = () => new Promise<void>((resolve) => this.waiting[priority].push(resolve));
+      await (this.spans ? this.spans.run("password.hash_wait", wait) : wait());
     } else {
       this.active++;
     }
     const started = performance.now();
     try {
-      return await this.spans.run("password.hash", work);
+      return await (this.spans ? this.spans.run("password.hash", work) : work());
     } finally {
       this.onDuration((performance.now() - started) / 1000);
       const next = this.waiting.normal.shift() ?? this.waiting.low.shift();

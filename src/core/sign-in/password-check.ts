@@ -14,7 +14,7 @@ import type { PasswordHasher } from "../password/hasher.js";
 import { passwordSecret, type PasswordForm } from "../password/secret.js";
 import type { RequestContext } from "../request-context.js";
 import { passed, refused, type Checked } from "./refusal.js";
-import { noSpans, type Spans } from "../spans.js";
+import type { Spans } from "../spans.js";
 
 /**
  * The app a sign-in is for: one already found active (by its token), or one known by id whose
@@ -39,7 +39,7 @@ export class PasswordCheck {
     private readonly limits: SignInLimits,
     private readonly log: Logger,
     private readonly unreleased: (err: unknown) => void,
-    private readonly spans: Spans = noSpans,
+    private readonly spans: Spans | null = null,
   ) {}
 
   /** `device`: the credential the caller presented, opened (genuine and unexpired) or null. */
@@ -73,7 +73,7 @@ export class PasswordCheck {
   }
 
   private checkLimits(subject: Subject): Promise<Decision> {
-    return this.spans.run("signin.limits", () => this.limits.check(subject));
+    return this.spans ? this.spans.run("signin.limits", () => this.limits.check(subject)) : this.limits.check(subject);
   }
 
   private async verify(app: ActiveApp, subject: Subject, a: PasswordAttempt, decision: Allowed, deviceAccount: string | null): Promise<Checked<Account>> {
@@ -83,11 +83,12 @@ export class PasswordCheck {
     let matches: boolean;
     let needsRehash = false;
     try {
-      account = await this.spans.run("signin.account_lookup", () => this.accounts.findByLogin(app.id, subject.login));
-      const found = account;
-      // The hash's wait for a slot and the hash itself are its children (HashPool).
-      if (found) ({ ok: matches, needsRehash } = await this.spans.run("signin.password", () => this.hasher.verify(found.passwordHash, secret, priority)));
-      else matches = await this.spans.run("signin.password", () => this.hasher.verifyDummy(secret, priority));
+      account = await (this.spans ? this.spans.run("signin.account_lookup", () => this.accounts.findByLogin(app.id, subject.login)) : this.accounts.findByLogin(app.id, subject.login));
+      // Traced, the hash's wait for a slot and the hash itself are its children (HashPool).
+      const hash = account?.passwordHash ?? null;
+      if (this.spans) ({ ok: matches, needsRehash } = await this.spans.run("signin.password", () => this.checkPassword(hash, secret, priority)));
+      else if (hash !== null) ({ ok: matches, needsRehash } = await this.hasher.verify(hash, secret, priority));
+      else matches = await this.hasher.verifyDummy(secret, priority);
     } catch (err) {
       // The password was not checked: the attempt does not count (a failing release is then one failure too many).
       await this.limits.release(subject, decision).catch(this.unreleased);
@@ -104,6 +105,11 @@ export class PasswordCheck {
     if (!matches) return refused(failureOf("INVALID_CREDENTIALS"), "sign_in.failure", "wrong_password", account.id);
     if (needsRehash) await this.upgradeHash(account, secret);
     return passed(account);
+  }
+
+  /** The account's hash, or (no account) the dummy one at the same cost. */
+  private async checkPassword(hash: string | null, secret: string, priority: "low" | "normal"): Promise<{ ok: boolean; needsRehash: boolean }> {
+    return hash !== null ? this.hasher.verify(hash, secret, priority) : { ok: await this.hasher.verifyDummy(secret, priority), needsRehash: false };
   }
 
   private async upgradeHash(account: Account, secret: string): Promise<void> {

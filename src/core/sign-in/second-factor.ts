@@ -5,7 +5,7 @@ import type { App } from "../apps/app.js";
 import { failureOf } from "../failure.js";
 import { tooMany, type SignInLimits } from "../limits/sign-in-limits.js";
 import { passed, refused, type Checked } from "./refusal.js";
-import { noSpans, type Spans } from "../spans.js";
+import type { Spans } from "../spans.js";
 
 export type SecondFactorType = "TOTP" | "SMS" | "WEBAUTHN";
 /** What a sign-in passed: the account's factor, or one of its recovery codes in its place. */
@@ -34,12 +34,12 @@ export class SecondFactorCheck {
   constructor(
     private readonly limits: SignInLimits,
     private readonly unreleased: (err: unknown) => void,
-    private readonly spans: Spans = noSpans,
+    private readonly spans: Spans | null = null,
   ) {}
 
   /** `verify` runs only within the limit; the attempt is reserved as a failure before it runs. */
   check(accountId: string, verify: () => Promise<CodeOutcome>): Promise<Checked<void>> {
-    return this.spans.run("signin.second_factor", () => this.checkWithin(accountId, verify));
+    return this.spans ? this.spans.run("signin.second_factor", () => this.checkWithin(accountId, verify)) : this.checkWithin(accountId, verify);
   }
 
   private async checkWithin(accountId: string, verify: () => Promise<CodeOutcome>): Promise<Checked<void>> {

@@ -23,7 +23,7 @@ import type { RequestContext } from "../request-context.js";
 import { LoginTokens, type Answer } from "./login-tokens.js";
 import { PasswordCheck, type PasswordAttempt } from "./password-check.js";
 import { refusal, type Refusal } from "./refusal.js";
-import { noSpans, type Spans } from "../spans.js";
+import type { Spans } from "../spans.js";
 import { passkeyFactorFor, SecondFactorCheck, secondFactorFor, type CodeOutcome, type ProvenFactor, type SecondFactorType } from "./second-factor.js";
 
 export type { AppRef } from "./password-check.js";
@@ -109,18 +109,18 @@ export interface SignInDeps {
   /** Single-use codes accepted in place of the account's factor; none = not offered. */
   recoveryCodes?: RecoveryCodes | null;
   /** Tracing: each step of a sign-in in its own span; none = not traced. */
-  spans?: Spans;
+  spans?: Spans | null;
 }
 
 export class SignIn {
   private readonly passwords: PasswordCheck;
   private readonly codes: SecondFactorCheck;
   private readonly loginTokens: LoginTokens;
-  private readonly spans: Spans;
+  private readonly spans: Spans | null;
 
   constructor(private readonly deps: SignInDeps) {
     const unreleased = unreleasedReservation(deps.log);
-    this.spans = deps.spans ?? noSpans;
+    this.spans = deps.spans ?? null;
     this.passwords = new PasswordCheck(deps.accounts, deps.hasher, deps.limits, deps.log, unreleased, this.spans);
     this.codes = new SecondFactorCheck(deps.limits, unreleased, this.spans);
     this.loginTokens = new LoginTokens(deps.challenges, deps);
@@ -240,9 +240,10 @@ export class SignIn {
     const known = device.presented?.accountId === account.id && device.presented.appId === app.id ? device.presented : null;
     const deviceToken = this.deps.devices.issue({ accountId: account.id, appId: app.id, login: device.login }, known?.deviceId);
     const deviceId = known?.deviceId ?? this.deps.devices.open(deviceToken)!.deviceId;
-    const issued = await this.spans.run("signin.issue", () => issue(account, app, { secondFactor: factor, deviceId }));
+    const proof = { secondFactor: factor, deviceId };
+    const issued = await (this.spans ? this.spans.run("signin.issue", () => issue(account, app, proof)) : issue(account, app, proof));
     if (!issued.ok) return this.refuse(ctx, app.id, refusal(issued.failure, "sign_in.failure", undefined, account.id));
-    const delivering = this.spans.run("signin.deliver", () => issued.value());
+    const delivering = this.spans ? this.spans.run("signin.deliver", () => issued.value()) : issued.value();
     this.deps.audit.record(ctx, { event: "sign_in.success", appId: app.id, accountId: account.id });
     if (!known) this.deps.audit.record(ctx, { event: "sign_in.new_device", appId: app.id, accountId: account.id });
     let credentials: C;

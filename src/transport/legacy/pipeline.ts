@@ -60,7 +60,8 @@ export function legacyHandler(table: readonly LegacyRoute[], impls: Implementati
     const found = byPath.get(path);
     if (!found) return false;
     const { route, impl, envelope } = found;
-    nameServerSpan(req, `${req.method} ${route.path}`, route.envelope);
+    const span = serverSpanOf(req);
+    if (span) nameServerSpan(span, `${req.method} ${route.path}`, route.envelope);
     if (req.method !== "POST" && !(req.method === "GET" && route.alsoGet)) return (send(req, res, envelope.methodNotAllowed, "refused", "METHOD_NOT_ALLOWED"), true);
     let input: unknown;
     try {
