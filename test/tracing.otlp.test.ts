@@ -7,6 +7,7 @@ import type { AddressInfo } from "node:net";
 import { trace } from "@opentelemetry/api";
 import { afterEach, describe, expect, it } from "vitest";
 import { loadConfig } from "../src/config.js";
+import { APP_TOKENS, COSYNC_APPS, COSYNC_USERS, cosync, md5, WILE } from "./support/cosync.js";
 import { COYOTE, post, ROADRUNNER, startTestService, type TestService } from "./support/service.js";
 
 interface OtlpSpan {
@@ -118,6 +119,23 @@ describe("tracing (OTEL_EXPORTER_OTLP_ENDPOINT set)", () => {
     const cookies = signedIn.headers.getSetCookie().map((c) => c.split(";", 1)[0]!.split("=")[1]!);
     expect(cookies.length).toBeGreaterThan(0);
     for (const value of cookies) expect(everything).not.toContain(value);
+  });
+});
+
+describe("tracing: an HTTP 429", () => {
+  it("a Cosync login refused by a limit (HTTP 429) has its SERVER span, with the status and the reason", async () => {
+    const receiver = await otlpReceiver();
+    running.push(receiver);
+    const svc = await startTestService({ OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, LIMIT_IP_REQUESTS: "1/600" }, COSYNC_USERS, COSYNC_APPS);
+    const login = () => cosync(svc.url, "login", { handle: WILE.handle, password: md5(WILE.password) }, { "app-token": APP_TOKENS.acme, ...traceparent("00f067aa0ba902c1") });
+    expect((await login()).status).toBe(200);
+    expect((await login()).status).toBe(429);
+    await svc.close();
+    running.pop();
+    const servers = receiver.spans.filter((s) => s.kind === 2).map((s) => attrs(s.attributes));
+    expect(servers).toHaveLength(2);
+    expect(servers.find((a) => a["http.response.status_code"] === 429)).toMatchObject({ "signin.surface": "cosync", "http.route": "/api/appuser/login", "signin.outcome": "refused", "signin.failure": "TOO_MANY_ATTEMPTS" });
+    expect(receiver.spans.every((s) => s.traceId === TRACE_ID || s.kind !== 2)).toBe(true);
   });
 });
 
