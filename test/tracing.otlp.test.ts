@@ -4,8 +4,11 @@
 // The spans are read after close(), which flushes the SDK's batch (no waiting on its timer).
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { createClient } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
 import { trace } from "@opentelemetry/api";
 import { afterEach, describe, expect, it } from "vitest";
+import { Health } from "../gen/grpc/health/v1/health_pb.js";
 import { loadConfig } from "../src/config.js";
 import { APP_TOKENS, COSYNC_APPS, COSYNC_USERS, cosync, md5, WILE } from "./support/cosync.js";
 import { COYOTE, post, ROADRUNNER, startTestService, type TestService } from "./support/service.js";
@@ -119,6 +122,24 @@ describe("tracing (OTEL_EXPORTER_OTLP_ENDPOINT set)", () => {
     const cookies = signedIn.headers.getSetCookie().map((c) => c.split(";", 1)[0]!.split("=")[1]!);
     expect(cookies.length).toBeGreaterThan(0);
     for (const value of cookies) expect(everything).not.toContain(value);
+  });
+});
+
+describe("tracing: gRPC over HTTP/2", () => {
+  it("a gRPC call continues the caller's trace in a SERVER span named after the method, not marked aborted", async () => {
+    const receiver = await otlpReceiver();
+    running.push(receiver);
+    const svc = await startTestService({ OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url });
+    const client = createClient(Health, createGrpcTransport({ baseUrl: svc.url }));
+    await client.check({}, { headers: traceparent("00f067aa0ba902d1") });
+    await svc.close();
+    running.pop();
+    const [span, ...others] = receiver.spans.filter((s) => s.kind === 2);
+    expect(others).toHaveLength(0);
+    expect(span).toMatchObject({ name: "grpc.health.v1.Health/Check", traceId: TRACE_ID, parentSpanId: "00f067aa0ba902d1" });
+    const a = attrs(span!.attributes);
+    expect(a).toMatchObject({ "signin.surface": "rpc", "signin.outcome": "ok", "http.response.status_code": 200 });
+    expect(a["signin.aborted"]).toBeUndefined();
   });
 });
 

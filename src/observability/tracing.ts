@@ -19,7 +19,7 @@ import { VERSION } from "../version.js";
 export interface Tracing {
   spans: Spans;
   /** Runs `serve` with the request's SERVER span current (continuing the caller's W3C traceparent); ended when the response closes. */
-  serve(req: { method?: string; url?: string; headers: IncomingHttpHeaders }, res: { statusCode: number; writableFinished: boolean; once(event: "close", fn: () => void): unknown }, serve: () => void): void;
+  serve(req: { method?: string; url?: string; headers: IncomingHttpHeaders }, res: { statusCode: number; writableEnded: boolean; once(event: "close", fn: () => void): unknown }, serve: () => void): void;
   /** The store seams, with a CLIENT span per call. */
   traceStore(store: EphemeralStore, system: "redis" | "memory"): EphemeralStore;
   traceDatabase(db: Database): Database;
@@ -57,7 +57,7 @@ export function startTracing(tracesUrl: string, log: Logger): Tracing {
       res.once("close", () => {
         span.setAttribute("http.response.status_code", res.statusCode);
         if (res.statusCode >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
-        if (!res.writableFinished) span.setAttribute("signin.aborted", true);
+        if (!res.writableEnded) span.setAttribute("signin.aborted", true);
         span.end();
       });
       context.with(trace.setSpan(parent, span), serve);
