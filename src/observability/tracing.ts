@@ -100,11 +100,18 @@ const firstWord = (text: string) => /^[\s(]*(\w+)/.exec(text)?.[1]?.toUpperCase(
 
 /** Every method of the Redis (or in-process) store in a CLIENT span named after it; keys and values are not recorded. */
 function traced(store: EphemeralStore, tracer: Tracer, system: string): EphemeralStore {
+  const wrappers = new Map<string, (...args: unknown[]) => Promise<unknown>>(); // made once per method
   return new Proxy(store, {
     get(target, prop) {
       const value = Reflect.get(target, prop);
       if (typeof value !== "function" || typeof prop !== "string" || prop === "close") return value;
-      return (...args: unknown[]) => inSpan(tracer, `${system} ${prop}`, SpanKind.CLIENT, { "db.system.name": system, "db.operation.name": prop }, () => value.apply(target, args));
+      let wrapper = wrappers.get(prop);
+      if (!wrapper) {
+        const attributes = { "db.system.name": system, "db.operation.name": prop };
+        wrapper = (...args: unknown[]) => inSpan(tracer, `${system} ${prop}`, SpanKind.CLIENT, attributes, () => value.apply(target, args));
+        wrappers.set(prop, wrapper);
+      }
+      return wrapper;
     },
   });
 }
