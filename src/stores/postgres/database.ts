@@ -3,6 +3,7 @@
 import { PGlite } from "@electric-sql/pglite";
 import pg from "pg";
 import { lockDataDir } from "./data-dir-lock.js";
+import { createDatabaseImage, createInFolder, hasDatabase, PGLITE_START_PARAMS } from "./pglite-create.js";
 
 export interface Queryable {
   query<T = Record<string, unknown>>(text: string, params?: unknown[]): Promise<T[]>;
@@ -105,7 +106,13 @@ async function openPGlite(dataDir: string, schema: string): Promise<Database> {
   const folder = dataDir.startsWith("file://") ? dataDir.slice(7) : dataDir && !dataDir.startsWith("memory://") ? dataDir : null;
   const lock = folder ? await lockDataDir(folder) : null;
   try {
-    const lite = await PGlite.create(dataDir);
+    // Creating a database (initdb) leaves ~500 MiB in the process for good: it is done in a child
+    // process that exits, and this one opens the result (pglite-create.ts).
+    let image: Blob | undefined;
+    if (folder) {
+      if (!(await hasDatabase(folder))) await createInFolder(folder);
+    } else if (!dataDir || dataDir.startsWith("memory://")) image = await createDatabaseImage();
+    const lite = await PGlite.create(dataDir, { startParams: PGLITE_START_PARAMS, loadDataDir: image });
     // One connection, so the search_path set here holds for every later query.
     await lite.exec(`CREATE SCHEMA IF NOT EXISTS ${schema}; SET search_path TO ${schema}`);
     return {

@@ -1,0 +1,60 @@
+// Creating a PGlite database (initdb) in a child process. PGlite never gives back the memory its
+// initdb used (a new database left the service at ~800 MiB, opening an existing one at ~290 MiB):
+// a child that exits takes it with it, and the service only ever opens an existing database.
+import { spawn } from "node:child_process";
+import { access } from "node:fs/promises";
+import { createRequire } from "node:module";
+import { join } from "node:path";
+import { PGlite } from "@electric-sql/pglite";
+
+/**
+ * PGlite's own start parameters, with a smaller buffer cache: its default 128 MB is touched whole at
+ * start (~130 MiB resident) while a sign-in database works in a few MB; pages not cached are read from
+ * the data folder's files (the system's cache) or, on memory://, from PGlite's in-memory files.
+ */
+export const PGLITE_START_PARAMS = [...PGlite.defaultStartParams, "-c", "shared_buffers=16MB"];
+
+/** Whether `folder` holds a database (PGlite's own test). */
+export const hasDatabase = (folder: string) =>
+  access(join(folder, "PG_VERSION")).then(
+    () => true,
+    () => false,
+  );
+
+// The child: plain CommonJS given to `node -e`, so it runs the same from the build and from the sources.
+const CHILD = `
+const { PGlite } = require(process.argv[1]);
+const [dir, image] = [process.argv[2], process.argv[3] === "image"];
+(async () => {
+  const db = await PGlite.create(dir || undefined);
+  const tar = image && Buffer.from(await (await db.dumpDataDir("none")).arrayBuffer());
+  await db.close();
+  // A pipe is written asynchronously: exiting before the callback would cut the image short.
+  if (tar) await new Promise((written) => process.stdout.write(tar, written));
+})().then(() => process.exit(0), (err) => (process.stderr.write(String(err && err.message || err)), process.exit(1)));
+`;
+
+function runChild(args: string[], where: string): Promise<Buffer> {
+  const pglite = createRequire(import.meta.url).resolve("@electric-sql/pglite");
+  const child = spawn(process.execPath, ["-e", CHILD, pglite, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  const out: Buffer[] = [];
+  let err = "";
+  child.stdout.on("data", (d: Buffer) => out.push(d));
+  child.stderr.on("data", (d: Buffer) => (err += d));
+  return new Promise((resolve, reject) => {
+    child.once("error", reject);
+    child.once("exit", (code, signal) =>
+      code === 0 ? resolve(Buffer.concat(out)) : reject(new Error(`DATA_DIR: creating the embedded database ${where} failed (${signal ?? `exit code ${code}`}): ${err.trim().slice(0, 500)}`)),
+    );
+  });
+}
+
+/** Creates a database in `folder` (held locked by the caller). */
+export async function createInFolder(folder: string): Promise<void> {
+  await runChild([folder], `in ${folder}`);
+}
+
+/** A new database as a tar image, for PGlite's `loadDataDir` (memory://). */
+export async function createDatabaseImage(): Promise<Blob> {
+  return new Blob([(await runChild(["", "image"], "in memory")) as Uint8Array<ArrayBuffer>]);
+}
