@@ -54,7 +54,13 @@ export async function createInFolder(folder: string): Promise<void> {
   await runChild([folder], `in ${folder}`);
 }
 
+// A new database's image is made once per process: every memory:// database starts from the same
+// empty one (a process that opens several, as the tests do, pays one child, not one each).
+let image: Promise<Buffer> | null = null;
+
 /** A new database as a tar image, for PGlite's `loadDataDir` (memory://). */
 export async function createDatabaseImage(): Promise<Blob> {
-  return new Blob([(await runChild(["", "image"], "in memory")) as Uint8Array<ArrayBuffer>]);
+  image ??= runChild(["", "image"], "in memory");
+  image.catch(() => (image = null)); // a failed child is tried again at the next start
+  return new Blob([(await image) as Uint8Array<ArrayBuffer>]);
 }
