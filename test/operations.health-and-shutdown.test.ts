@@ -2,6 +2,7 @@
 // store), and a SIGTERM that lets every sign-in in flight complete before the process exits.
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
+import http from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Health, HealthCheckResponse_ServingStatus as Status } from "../gen/grpc/health/v1/health_pb.js";
 import { SessionService } from "../gen/signin/session/v1/session_pb.js";
@@ -107,8 +108,10 @@ describe("graceful shutdown", () => {
     const env = { ...process.env, ...testEnv({ SIGNIN_BOOTSTRAP: bootstrapFile({ users: [COYOTE] }), HASH_CONCURRENCY: "1", LIMIT_IP_REQUESTS: "1000/60", LIMIT_ACCOUNT_IP_FAILURES: "20" }) };
     const { url, child, exited } = await spawnService(env);
 
-    // (8 at once from one IP: over the default 5 attempts of one account per IP in flight.)
-    const inFlight = Array.from({ length: 8 }, () => post(`${url}/api/session.setCookie`, { user: "coyote", password: COYOTE.password }));
+    // (8 at once from one IP: over the default 5 attempts of one account per IP in flight.) Each on a
+    // connection of its own: a request queued for a pooled keep-alive connection could be sent just as the
+    // shutdown closes that idle connection (the keep-alive race every HTTP server has), which is not in flight.
+    const inFlight = Array.from({ length: 8 }, () => postOnNewConnection(`${url}/api/session.setCookie`, { user: "coyote", password: COYOTE.password }));
     await Promise.race(inFlight); // the first is done, the others are still hashing one at a time
     child.kill("SIGTERM");
     const answers = await Promise.all(inFlight);
@@ -117,3 +120,15 @@ describe("graceful shutdown", () => {
     await expect(fetch(`${url}/healthz`)).rejects.toThrow();
   });
 });
+
+function postOnNewConnection(url: string, body: unknown): Promise<{ json: any }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method: "POST", agent: false, headers: { "content-type": "application/json" } }, (res) => {
+      let text = "";
+      res.on("data", (d: Buffer) => (text += d));
+      res.on("end", () => resolve({ json: JSON.parse(text) }));
+    });
+    req.on("error", reject);
+    req.end(JSON.stringify(body));
+  });
+}
