@@ -23,6 +23,9 @@ export const MAX_DEVICE_TOKEN_LENGTH = 1024;
 
 const VERSION = "dv1";
 
+/** A new device's id: 16 random bytes, base64url. */
+export const newDeviceId = (): string => randomBytes(16).toString("base64url");
+
 export class DeviceCredentials {
   private readonly key: Buffer;
 
@@ -36,7 +39,7 @@ export class DeviceCredentials {
 
   /** A credential for this sign-in: the device keeps its id when it presented one (`deviceId`). */
   issue(signedIn: Omit<DeviceCredential, "deviceId" | "issuedAt">, deviceId?: string): string {
-    const body: DeviceCredential = { deviceId: deviceId ?? randomBytes(16).toString("base64url"), ...signedIn, issuedAt: this.clock.now() };
+    const body: DeviceCredential = { deviceId: deviceId ?? newDeviceId(), ...signedIn, issuedAt: this.clock.now() };
     const payload = Buffer.from(JSON.stringify(body)).toString("base64url");
     return `${VERSION}.${payload}.${this.mac(payload)}`;
   }

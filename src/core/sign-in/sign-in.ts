@@ -7,7 +7,7 @@
 import { loginKey, type Account, type AccountStore } from "../accounts/account.js";
 import { appTokenHash, checkApp, sameTokenHash, type ActiveApp, type AppStore } from "../apps/app.js";
 import type { Audit } from "../audit.js";
-import type { DeviceCredential, DeviceCredentials } from "../devices/device-credential.js";
+import { newDeviceId, type DeviceCredential, type DeviceCredentials } from "../devices/device-credential.js";
 import type { NewDeviceNotifier } from "../devices/new-device.js";
 import type { RememberedDevices } from "../devices/remembered-devices.js";
 import { failureOf, ok, type Result } from "../failure.js";
@@ -238,8 +238,8 @@ export class SignIn {
    */
   private async finish<C>(ctx: RequestContext, app: ActiveApp, account: Account, issue: Issue<C>, factor: ProvenFactor | null, device: SigningDevice): Promise<Result<SignedIn<C>>> {
     const known = device.presented?.accountId === account.id && device.presented.appId === app.id ? device.presented : null;
-    const deviceToken = this.deps.devices.issue({ accountId: account.id, appId: app.id, login: device.login }, known?.deviceId);
-    const deviceId = known?.deviceId ?? this.deps.devices.open(deviceToken)!.deviceId;
+    const deviceId = known?.deviceId ?? newDeviceId();
+    const deviceToken = this.deps.devices.issue({ accountId: account.id, appId: app.id, login: device.login }, deviceId);
     const proof = { secondFactor: factor, deviceId };
     const issued = await (this.spans ? this.spans.run("signin.issue", () => issue(account, app, proof)) : issue(account, app, proof));
     if (!issued.ok) return this.refuse(ctx, app.id, refusal(issued.failure, "sign_in.failure", undefined, account.id));
