@@ -3,9 +3,9 @@
 // Codes and passwords checked here go through the sign-in's limits, as at sign-in.
 import { timingSafeEqual } from "node:crypto";
 import QRCode from "qrcode";
-import { loginKey, type Account, type AccountStore } from "../accounts/account.js";
+import type { Account, AccountStore } from "../accounts/account.js";
 import type { EphemeralStore } from "../ephemeral.js";
-import { fail, failureOf, ok, type Result } from "../failure.js";
+import { fail, ok, type Result } from "../failure.js";
 import type { AppStore } from "../apps/app.js";
 import { unreleasedReservation, type SignInLimits } from "../limits/sign-in-limits.js";
 import type { Logger } from "../logger.js";
@@ -125,16 +125,8 @@ export class TotpEnrollment {
     return ok(await this.recoveryCodes.generate(ctx, account));
   }
 
-  /** The password, checked as a sign-in checks it (same limits, low hashing priority for suspects). */
-  private async provePassword(ctx: RequestContext, account: Account, password: string): Promise<Result<void>> {
-    const app = { id: account.appId, lookup: this.apps.findById(account.appId) };
-    const checked = await this.passwords.check({ ctx, app, login: loginKey(account.username), password, form: "plain" });
-    if (!checked.ok) {
-      const { failure } = checked.refusal;
-      return { ok: false, failure: failure.reason === "INVALID_CREDENTIALS" ? failureOf("INVALID_CREDENTIALS", { message: "Invalid password" }) : failure };
-    }
-    if (checked.value.account.id !== account.id) return fail("INVALID_CREDENTIALS", { message: "Invalid password" });
-    return ok(undefined);
+  private provePassword(ctx: RequestContext, account: Account, password: string): Promise<Result<void>> {
+    return this.passwords.confirm(ctx, account, { id: account.appId, lookup: this.apps.findById(account.appId) }, password);
   }
 }
 

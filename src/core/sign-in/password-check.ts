@@ -6,7 +6,7 @@
 import { loginKey, type Account, type AccountStore } from "../accounts/account.js";
 import { checkApp, type ActiveApp, type App } from "../apps/app.js";
 import type { DeviceCredential } from "../devices/device-credential.js";
-import { failureOf } from "../failure.js";
+import { fail, failureOf, ok, type Result } from "../failure.js";
 import { tooMany, type Allowed, type Decision, type SignInLimits, type Subject } from "../limits/sign-in-limits.js";
 import type { Logger } from "../logger.js";
 import { HashPoolBusy } from "../password/hash-pool.js";
@@ -54,6 +54,20 @@ export class PasswordCheck {
     const deviceAccount = decision.knownDevice ? device!.accountId : null;
     const account = await this.verify(app.value, subject, a, decision, deviceAccount);
     return account.ok ? passed({ app: app.value, account: account.value }) : account;
+  }
+
+  /**
+   * A signed-in user's own password, as a step-up (removing a factor, new recovery codes, a new
+   * passkey): checked as a sign-in checks it (the same limits, low hashing priority for suspects), so
+   * a stolen session is no password oracle.
+   */
+  async confirm(ctx: RequestContext, account: Account, app: AppRef, password: string): Promise<Result<void>> {
+    const checked = await this.check({ ctx, app, login: loginKey(account.username), password, form: "plain" });
+    if (!checked.ok) {
+      const { failure } = checked.refusal;
+      return { ok: false, failure: failure.reason === "INVALID_CREDENTIALS" ? failureOf("INVALID_CREDENTIALS", { message: "Invalid password" }) : failure };
+    }
+    return checked.value.account.id === account.id ? ok(undefined) : fail("INVALID_CREDENTIALS", { message: "Invalid password" });
   }
 
   /** The app and the limits' decision, asked together; no reservation is kept for a refused app. */
