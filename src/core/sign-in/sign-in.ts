@@ -45,8 +45,6 @@ export interface SignInMethod {
 }
 export type Deliver<C> = () => Promise<C>;
 
-/** Credentials made in full by the first step (signed tokens, nothing to store). */
-export const delivered = <C>(issued: Result<C>): Result<Deliver<C>> => (issued.ok ? ok(() => Promise.resolve(issued.value)) : issued);
 
 export interface SignedIn<C> {
   status: "signed_in";
