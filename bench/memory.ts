@@ -1,9 +1,13 @@
 // `npm run bench:memory`: the service's resident memory (issue 18) on its embedded defaults (PGlite +
 // the in-process store) started on a fresh data folder, on the same folder again (warm), on memory://,
 // and, with DATABASE_URL, on PostgreSQL + Redis. For each: start-up to the first answer, RSS when idle,
-// and the peak (VmHWM, since the process started) after 512 concurrent sign-ins. Prints a JSON report.
-//   MEMORY_RUNS (2): runs of each scenario; MEMORY_ENTRY (dist/src/main.js): the service's entry file;
-//   MEMORY_SIGNINS (512); MEMORY_SCENARIOS (fresh,warm,memory,postgres); DATABASE_URL, REDIS_URL.
+// the peak (VmHWM, since the process started) after 512 concurrent sign-ins, then the service's CPU per
+// sign-in over a fixed run (two at a time, after the peak is read). Prints a JSON report.
+// The service is launched as `npm start` launches it: the package.json "start" script's variables,
+// node options and entry file (MEMORY_START, in the same form, to compare another launch line, e.g.
+// MEMORY_START="node dist/src/main.js" for none of the settings).
+//   MEMORY_RUNS (2): runs of each scenario; MEMORY_SIGNINS (512); MEMORY_CPU_SIGNINS (256);
+//   MEMORY_SCENARIOS (fresh,warm,memory,postgres); DATABASE_URL, REDIS_URL.
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os, { tmpdir } from "node:os";
@@ -13,8 +17,10 @@ import { openDatabase } from "../src/stores/postgres/database.js";
 import { spawnService, type SpawnedService } from "../test/support/spawn.js";
 
 const RUNS = Number(process.env.MEMORY_RUNS ?? 2);
-const ENTRY = process.env.MEMORY_ENTRY ?? "dist/src/main.js";
+const START = process.env.MEMORY_START ?? (JSON.parse(readFileSync("package.json", "utf8")) as { scripts: Record<string, string> }).scripts.start!;
+const LAUNCH = launchLine(START);
 const SIGNINS = Number(process.env.MEMORY_SIGNINS ?? 512);
+const CPU_SIGNINS = Number(process.env.MEMORY_CPU_SIGNINS ?? 256);
 const SCENARIOS = (process.env.MEMORY_SCENARIOS ?? "fresh,warm,memory,postgres").split(",");
 /** How long a started service is left alone before its idle RSS is read. */
 const IDLE_MS = 3000;
@@ -23,6 +29,26 @@ const ADMIN_TOKEN = randomBytes(24).toString("hex");
 
 const progress = (msg: string) => process.stderr.write(`[memory] ${msg}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** `VAR=value ... node [options] entry`: the variables and node's arguments (no quoting: none is needed). */
+function launchLine(line: string): { env: Record<string, string>; args: string[] } {
+  const words = line.trim().split(/\s+/);
+  const env: Record<string, string> = {};
+  while (words[0] && /^[A-Z_][A-Z0-9_]*=/.test(words[0])) {
+    const word = words.shift()!;
+    env[word.slice(0, word.indexOf("="))] = word.slice(word.indexOf("=") + 1);
+  }
+  if (words.shift() !== "node" || words.length === 0) throw new Error(`not a "VAR=value ... node [options] entry" line: ${line}`);
+  return { env, args: words };
+}
+
+/** User + system CPU of a process (all its threads) so far, ms. */
+function cpuMs(pid: number): number {
+  // After the ")" that ends the command name: state is field 3, utime and stime fields 14 and 15.
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_S;
+}
+const TICKS_PER_S = 100; // USER_HZ, 100 on Linux
 
 /** VmRSS (now) and VmHWM (highest so far) of a process, MiB. */
 function memory(pid: number): { rss: number; hwm: number } {
@@ -40,13 +66,15 @@ interface Measure {
   peakMiB: number;
   rssAfterMiB: number;
   signIns: Record<string, number>;
+  /** The service's CPU (all threads) per sign-in over CPU_SIGNINS sign-ins two at a time, ms. */
+  cpuMsPerSignIn: number;
 }
 
 async function measure(env: Record<string, string>, passwordHash: string): Promise<Measure> {
   const t0 = performance.now();
   // The embedded defaults: no DATABASE_URL, no REDIS_URL unless the scenario sets them.
   const { DATABASE_URL: _db, REDIS_URL: _redis, ...inherited } = process.env;
-  const svc = await spawnService({ ...inherited, ...env, PORT: "0", HOST: "127.0.0.1", LOG_LEVEL: "warn", ADMIN_TOKEN, TRUSTED_PROXIES: "127.0.0.1/32" }, [ENTRY]);
+  const svc = await spawnService({ ...inherited, ...LAUNCH.env, ...env, PORT: "0", HOST: "127.0.0.1", LOG_LEVEL: "warn", ADMIN_TOKEN, TRUSTED_PROXIES: "127.0.0.1/32" }, LAUNCH.args);
   try {
     const res = await fetch(`${svc.url}/healthz`);
     await res.text();
@@ -56,7 +84,8 @@ async function measure(env: Record<string, string>, passwordHash: string): Promi
     await importAccounts(svc, passwordHash);
     const signIns = await concurrentSignIns(svc);
     const after = memory(svc.child.pid!);
-    return { startupMs, idleRssMiB: idle.rss, startupPeakMiB: idle.hwm, peakMiB: after.hwm, rssAfterMiB: after.rss, signIns };
+    const cpuMsPerSignIn = await cpuPerSignIn(svc);
+    return { startupMs, idleRssMiB: idle.rss, startupPeakMiB: idle.hwm, peakMiB: after.hwm, rssAfterMiB: after.rss, signIns, cpuMsPerSignIn };
   } finally {
     await svc.stop();
   }
@@ -100,6 +129,28 @@ async function concurrentSignIns(svc: SpawnedService): Promise<Record<string, nu
   return kinds;
 }
 
+/** CPU_SIGNINS sign-ins (the accounts again, from other addresses), two at a time: the service's CPU per sign-in. */
+async function cpuPerSignIn(svc: SpawnedService): Promise<number> {
+  const pid = svc.child.pid!;
+  let next = 0;
+  const before = cpuMs(pid);
+  await Promise.all(
+    [0, 1].map(async () => {
+      while (next < CPU_SIGNINS) {
+        const i = next++;
+        const res = await fetch(`${svc.url}/api/session.setCookie`, {
+          method: "POST",
+          headers: { "content-type": "application/json", "x-forwarded-for": `10.78.${i >> 8}.${i & 255}` },
+          body: JSON.stringify({ user: `mem${i % SIGNINS}`, password: PASSWORD }),
+        });
+        const text = await res.text();
+        if (!/^\{"ok":true/.test(text)) throw new Error(`CPU run: sign-in ${i} answered ${res.status} ${text.slice(0, 200)}`);
+      }
+    }),
+  );
+  return Math.round(((cpuMs(pid) - before) / CPU_SIGNINS) * 100) / 100;
+}
+
 async function main() {
   const passwordHash = await hash(PASSWORD, { algorithm: 2, memoryCost: 19456, timeCost: 2, parallelism: 1 } as never);
   const report: Record<string, unknown> = {
@@ -107,8 +158,9 @@ async function main() {
     node: process.version,
     pglite: JSON.parse(readFileSync("node_modules/@electric-sql/pglite/package.json", "utf8")).version,
     cpus: os.availableParallelism(),
-    entry: ENTRY,
+    start: START,
     signIns: SIGNINS,
+    cpuSignIns: CPU_SIGNINS,
     idleAfterMs: IDLE_MS,
   };
   const runs: Record<string, Measure[]> = {};
@@ -143,7 +195,7 @@ async function main() {
   report.summary = Object.fromEntries(
     Object.entries(runs).map(([name, ms]) => [
       name,
-      { startupMs: range(ms.map((m) => m.startupMs)), idleMiB: range(ms.map((m) => m.idleRssMiB)), startupPeakMiB: range(ms.map((m) => m.startupPeakMiB)), peakMiB: range(ms.map((m) => m.peakMiB)) },
+      { startupMs: range(ms.map((m) => m.startupMs)), idleMiB: range(ms.map((m) => m.idleRssMiB)), startupPeakMiB: range(ms.map((m) => m.startupPeakMiB)), peakMiB: range(ms.map((m) => m.peakMiB)), cpuMsPerSignIn: range(ms.map((m) => m.cpuMsPerSignIn)) },
     ]),
   );
   report.runs = runs;
