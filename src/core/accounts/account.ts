@@ -24,6 +24,11 @@ export interface Account {
   /** SMS second factor turned on (used only while the phone is verified). */
   phoneTwoFactor: boolean;
   createdAt: Date;
+  /**
+   * Whether the account has a passkey, when the store read it in the same statement (the sign-in's
+   * lookup by login: no query of its own); absent otherwise, and then asked of the passkey store.
+   */
+  hasPasskey?: boolean;
 }
 
 export interface NewAccount {

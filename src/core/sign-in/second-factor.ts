@@ -27,7 +27,7 @@ export function secondFactorFor(app: App, account: Account): SecondFactorType | 
  */
 export async function passkeyFactorFor(app: App, account: Account, cosync: boolean, passkeys: { has(accountId: string): Promise<boolean> } | null | undefined): Promise<"WEBAUTHN" | null> {
   if (app.twoFactor === "phone" || cosync || !passkeys) return null;
-  return (await passkeys.has(account.id)) ? "WEBAUTHN" : null;
+  return (account.hasPasskey ?? (await passkeys.has(account.id))) ? "WEBAUTHN" : null;
 }
 
 export class SecondFactorCheck {
