@@ -79,7 +79,9 @@ export function benchEnv(redisUrl: string): Record<string, string> {
   };
 }
 
+/** PROF=<dir> writes the service's CPU profile there (node --cpu-prof) when it stops. */
 export async function startBenchService(env: Record<string, string>): Promise<BenchService> {
-  const svc = await spawnService({ ...process.env, ...env }, ["dist/src/main.js"]);
+  const prof = process.env.PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.PROF}`] : [];
+  const svc = await spawnService({ ...process.env, ...env }, [...prof, "dist/src/main.js"]);
   return { url: svc.url, pid: svc.child.pid!, stop: async () => void (await svc.stop()) };
 }
