@@ -3,7 +3,8 @@
 // with the service key as an RFC 9068 access token (typ at+jwt, its own aud, sub, client_id);
 // ours expires (the original's never did), and says how the user signed in.
 import { randomBytes } from "node:crypto";
-import { jwtVerify, SignJWT } from "jose";
+import { jwtVerify } from "jose";
+import { signJwt } from "./jws.js";
 import type { Account } from "../accounts/account.js";
 import type { App, MetadataField } from "../apps/app.js";
 import type { Clock } from "../clock.js";
@@ -81,27 +82,16 @@ export class AppTokens {
     const nowMs = this.clock.now();
     const iat = Math.floor(nowMs / 1000);
     const appKey = (await (await this.appKeys.ring(app.id)).fresh()).signing();
-    const jwt = await new SignJWT({ ...metadata.value, email: handle })
-      .setProtectedHeader({ alg: "RS256", kid: appKey.kid, typ: "JWT" })
-      .setAudience(app.realmAppId)
-      .setSubject(handle)
-      .setIssuedAt(iat)
-      .setExpirationTime(iat + app.jwtExpirationHours * 3600)
-      .sign(appKey.key);
+    // The registered claims come last: metadata naming one of them does not replace it.
+    const jwtClaims = { ...metadata.value, email: handle, aud: app.realmAppId, sub: handle, iat, exp: iat + app.jwtExpirationHours * 3600 };
+    const jwt = await signJwt({ alg: "RS256", kid: appKey.kid, typ: "JWT" }, jwtClaims, appKey.key);
     const serviceKey = (await this.serviceKeys.fresh()).signing();
     const amr = proof.secondFactor ? ["pwd", proof.secondFactor, "mfa"] : ["pwd"];
     const tokenId = randomBytes(16).toString("base64url");
     const exp = iat + Math.floor(this.accessTtlMs / 1000);
     // The original's claims (handle, appId, scope) stay: SDKs may read them.
-    const accessToken = await new SignJWT({ handle, appId: app.id, scope: "user", uid: account.id, client_id: app.id, amr, auth_ms: nowMs })
-      .setProtectedHeader({ alg: this.serviceKeys.alg, kid: serviceKey.kid, typ: ACCESS_TOKEN.typ })
-      .setIssuer(this.issuer)
-      .setAudience(this.accessAudience)
-      .setSubject(account.id)
-      .setJti(tokenId)
-      .setIssuedAt(iat)
-      .setExpirationTime(exp)
-      .sign(serviceKey.key);
+    const accessClaims = { handle, appId: app.id, scope: "user", uid: account.id, client_id: app.id, amr, auth_ms: nowMs, iss: this.issuer, aud: this.accessAudience, sub: account.id, jti: tokenId, iat, exp };
+    const accessToken = await signJwt({ alg: this.serviceKeys.alg, kid: serviceKey.kid, typ: ACCESS_TOKEN.typ }, accessClaims, serviceKey.key);
     return ok({ tokens: { jwt, accessToken }, tokenId, issuedAtMs: nowMs, expiresAtMs: exp * 1000 });
   }
 

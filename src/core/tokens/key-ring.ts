@@ -1,5 +1,7 @@
 // Signing keys: generated on first start, persisted by a KeyStore (so restarts and other
-// instances verify each other's tokens), imported once and kept in memory.
+// instances verify each other's tokens), imported once and kept in memory: the private key as a
+// node:crypto key object (jws.ts signs), the public one as jose verifies with it.
+import { createPrivateKey, type KeyObject } from "node:crypto";
 import { exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK } from "jose";
 
 export interface StoredKey {
@@ -36,7 +38,7 @@ const changed = (store: KeyStore) => changes.set(store, keyChanges(store) + 1);
 
 interface ImportedKey {
   kid: string;
-  privateKey: CryptoKey;
+  privateKey: KeyObject;
   publicKey: CryptoKey;
   publicJwk: JWK;
 }
@@ -89,7 +91,7 @@ export class KeyRing {
   }
 
   /** The newest key signs. */
-  signing(): { kid: string; key: CryptoKey } {
+  signing(): { kid: string; key: KeyObject } {
     const k = this.keys[0]!;
     return { kid: k.kid, key: k.privateKey };
   }
@@ -108,7 +110,7 @@ async function importAll(store: KeyStore, purpose: string, alg: "EdDSA" | "RS256
   return Promise.all(
     stored.map(async (k) => ({
       kid: k.kid,
-      privateKey: (await importJWK(k.privateJwk, k.alg)) as CryptoKey,
+      privateKey: createPrivateKey({ key: k.privateJwk as never, format: "jwk" }),
       publicKey: (await importJWK(k.publicJwk, k.alg)) as CryptoKey,
       publicJwk: k.publicJwk,
     })),

@@ -1,7 +1,8 @@
 // The session token: a JWT (EdDSA, algorithm pinned at verification) whose `jti` names a
 // server-side session, so that a token can be revoked before it expires, and whose `sid` names
 // its rotation chain (stable across refreshes), so that a whole chain can be ended at once.
-import { decodeJwt, jwtVerify, SignJWT, type JWTPayload } from "jose";
+import { decodeJwt, jwtVerify, type JWTPayload } from "jose";
+import { signJwt } from "./jws.js";
 import type { Clock } from "../clock.js";
 import type { KeyRing } from "./key-ring.js";
 import { SESSION_TOKEN } from "./token-types.js";
@@ -40,14 +41,8 @@ export class SessionTokens {
     const iat = Math.floor(this.clock.now() / 1000);
     const exp = iat + Math.floor(this.ttlMs / 1000);
     const { kid, key } = (await this.keys.fresh()).signing();
-    const token = await new SignJWT({ user, sid: chain })
-      .setProtectedHeader({ alg: this.keys.alg, kid, typ: SESSION_TOKEN.typ })
-      .setIssuer(this.issuer)
-      .setAudience(this.audience)
-      .setJti(sessionId)
-      .setIssuedAt(iat)
-      .setExpirationTime(exp)
-      .sign(key);
+    const claims = { user, sid: chain, iss: this.issuer, aud: this.audience, jti: sessionId, iat, exp };
+    const token = await signJwt({ alg: this.keys.alg, kid, typ: SESSION_TOKEN.typ }, claims, key);
     return { token, expiresAt: new Date(exp * 1000) };
   }
 
