@@ -8,6 +8,7 @@ const TICK_MS = 10; // USER_HZ = 100 on Linux
 
 interface Sample {
   main: number;
+  mainSystem: number;
   threads: number;
   redis: number;
   /** Ticks of each PostgreSQL server process, by pid (backends come and go). */
@@ -18,6 +19,10 @@ interface Sample {
 function ticks(stat: string): number {
   const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   return Number(f[11]) + Number(f[12]); // utime + stime
+}
+
+function systemTicks(stat: string): number {
+  return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[12]); // stime: in the kernel
 }
 
 const read = (path: string) => {
@@ -41,19 +46,22 @@ function postgresTicks(): Map<string, number> {
 
 function sample(serverPid: number, redisPid: number | null, postgres: boolean): Sample {
   let main = 0;
+  let mainSystem = 0;
   let threads = 0;
   for (const tid of readdirSync(`/proc/${serverPid}/task`)) {
     const stat = read(`/proc/${serverPid}/task/${tid}/stat`);
     if (stat === null) continue;
-    if (tid === String(serverPid)) main = ticks(stat);
+    if (tid === String(serverPid)) [main, mainSystem] = [ticks(stat), systemTicks(stat)];
     else threads += ticks(stat);
   }
   const redisStat = redisPid ? read(`/proc/${redisPid}/stat`) : null;
-  return { main, threads, redis: redisStat ? ticks(redisStat) : 0, postgres: postgres ? postgresTicks() : new Map(), self: process.cpuUsage() };
+  return { main, mainSystem, threads, redis: redisStat ? ticks(redisStat) : 0, postgres: postgres ? postgresTicks() : new Map(), self: process.cpuUsage() };
 }
 
 export interface CpuPerRequest {
   serverMainMs: number;
+  /** Of serverMainMs, the time in the kernel (system calls: sockets, waking other threads). */
+  serverMainSystemMs: number;
   serverThreadsMs: number;
   redisMs: number | null;
   /** The PostgreSQL server's processes; null on PGlite (inside the server process). */
@@ -89,6 +97,7 @@ export async function measureCpu<T extends { requests: number }>(m: Measured, sc
     result,
     {
       serverMainMs: per(mainMs),
+      serverMainSystemMs: per((b.mainSystem - a.mainSystem) * TICK_MS),
       serverThreadsMs: per(threadsMs),
       redisMs: m.redisPid ? per(redisMs) : null,
       postgresMs: m.postgres ? per(pgMs) : null,

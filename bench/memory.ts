@@ -15,9 +15,10 @@ import { join } from "node:path";
 import { hash } from "@node-rs/argon2";
 import { openDatabase } from "../src/stores/postgres/database.js";
 import { spawnService, type SpawnedService } from "../test/support/spawn.js";
+import { launchLine, npmStartLine } from "./service.js";
 
 const RUNS = Number(process.env.MEMORY_RUNS ?? 2);
-const START = process.env.MEMORY_START ?? (JSON.parse(readFileSync("package.json", "utf8")) as { scripts: Record<string, string> }).scripts.start!;
+const START = process.env.MEMORY_START ?? npmStartLine();
 const LAUNCH = launchLine(START);
 const SIGNINS = Number(process.env.MEMORY_SIGNINS ?? 512);
 const CPU_SIGNINS = Number(process.env.MEMORY_CPU_SIGNINS ?? 256);
@@ -29,18 +30,6 @@ const ADMIN_TOKEN = randomBytes(24).toString("hex");
 
 const progress = (msg: string) => process.stderr.write(`[memory] ${msg}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** `VAR=value ... node [options] entry`: the variables and node's arguments (no quoting: none is needed). */
-function launchLine(line: string): { env: Record<string, string>; args: string[] } {
-  const words = line.trim().split(/\s+/);
-  const env: Record<string, string> = {};
-  while (words[0] && /^[A-Z_][A-Z0-9_]*=/.test(words[0])) {
-    const word = words.shift()!;
-    env[word.slice(0, word.indexOf("="))] = word.slice(word.indexOf("=") + 1);
-  }
-  if (words.shift() !== "node" || words.length === 0) throw new Error(`not a "VAR=value ... node [options] entry" line: ${line}`);
-  return { env, args: words };
-}
 
 /** User + system CPU of a process (all its threads) so far, ms. */
 function cpuMs(pid: number): number {

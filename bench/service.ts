@@ -1,7 +1,7 @@
 // Starts the built service in its own process for benchmarks (so the load generator does not
 // share its event loop), on real Redis and PGlite (or DATABASE_URL), with seeded accounts.
 import { createHash, randomBytes } from "node:crypto";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { hash } from "@node-rs/argon2";
@@ -79,9 +79,28 @@ export function benchEnv(redisUrl: string): Record<string, string> {
   };
 }
 
-/** PROF=<dir> writes the service's CPU profile there (node --cpu-prof) when it stops. */
+/** The package.json "start" script: how `npm start` launches the service (its variables and node options). */
+export const npmStartLine = () => (JSON.parse(readFileSync("package.json", "utf8")) as { scripts: Record<string, string> }).scripts.start!;
+
+/** `VAR=value ... node [options] entry`: the variables and node's arguments (no quoting: none is needed). */
+export function launchLine(line: string): { env: Record<string, string>; args: string[] } {
+  const words = line.trim().split(/\s+/);
+  const env: Record<string, string> = {};
+  while (words[0] && /^[A-Z_][A-Z0-9_]*=/.test(words[0])) {
+    const word = words.shift()!;
+    env[word.slice(0, word.indexOf("="))] = word.slice(word.indexOf("=") + 1);
+  }
+  if (words.shift() !== "node" || words.length === 0) throw new Error(`not a "VAR=value ... node [options] entry" line: ${line}`);
+  return { env, args: words };
+}
+
+/**
+ * Launched as `npm start` launches it (BENCH_START, in the same form, to compare another line, e.g.
+ * "node dist/src/main.js"). PROF=<dir> writes the service's CPU profile there (node --cpu-prof) when it stops.
+ */
 export async function startBenchService(env: Record<string, string>): Promise<BenchService> {
+  const launch = launchLine(process.env.BENCH_START ?? npmStartLine());
   const prof = process.env.PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.PROF}`] : [];
-  const svc = await spawnService({ ...process.env, ...env }, [...prof, "dist/src/main.js"]);
+  const svc = await spawnService({ ...process.env, ...launch.env, ...env }, [...prof, ...launch.args]);
   return { url: svc.url, pid: svc.child.pid!, stop: async () => void (await svc.stop()) };
 }
