@@ -40,7 +40,7 @@ import { WebhookSmsSender } from "./integrations/sms/webhook.js";
 import { WebhookNewDeviceNotifier } from "./integrations/notify/webhook.js";
 import { Metrics } from "./observability/metrics.js";
 import type { Tracing } from "./observability/tracing.js";
-import { CachedAccountStore } from "./stores/cached-accounts.js";
+import { CachedAccountStore, codesCountedWithAccounts } from "./stores/cached-accounts.js";
 import { CachedAppStore } from "./stores/cached-apps.js";
 import { PostgresAppStore } from "./stores/postgres/apps.js";
 import { TotpVerifier } from "./core/otp/totp.js";
@@ -171,7 +171,7 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
     const passkeyStore = new PostgresPasskeyStore(db);
     const stepUpProof = new StepUpProof(accounts, apps, hasher, limits, log, clock);
     const passkeyAssertions = new PasskeyAssertions(passkeyStore, store, rp, audit, clock, limits);
-    const recoveryCodes = new RecoveryCodes(new PostgresRecoveryCodeStore(db), serverSecret, audit, passkeyAssertions);
+    const recoveryCodes = new RecoveryCodes(codesCountedWithAccounts(new PostgresRecoveryCodeStore(db), accounts), serverSecret, audit, passkeyAssertions);
     const signIn = new SignIn({ apps, accounts, hasher, totp, limits, challenges, sms, audit, log, devices, newDevice, remembered, recoveryCodes, passkeys: passkeyAssertions, spans: tracing?.spans });
     const impls = implementations({
       accounts,

@@ -82,14 +82,14 @@ describe("recovery codes", () => {
     const accountId = newAccountId();
     const account = { id: accountId, appId: "app" } as never;
     const [first, second] = await rc.generate(ctx, account);
-    expect(await rc.left(accountId)).toBe(10);
+    expect(await rc.left({ id: accountId })).toBe(10);
     expect(await rc.use(ctx, "app", accountId, first!.toLowerCase().replace("-", " "))).toBe("ok");
     expect(await rc.use(ctx, "app", accountId, first!)).toBe("invalid");
     expect(await rc.use(ctx, "app", newAccountId(), second!)).toBe("invalid"); // another account's
-    expect(await rc.left(accountId)).toBe(9);
+    expect(await rc.left({ id: accountId })).toBe(9);
     expect(events.filter((e) => e.event === "recovery_code.used")).toStrictEqual([{ event: "recovery_code.used", appId: "app", accountId, left: 9 }]);
     const renewed = await rc.generate(ctx, account);
-    expect(await rc.left(accountId)).toBe(10);
+    expect(await rc.left({ id: accountId })).toBe(10);
     expect(await rc.use(ctx, "app", accountId, second!)).toBe("invalid");
     expect(await rc.use(ctx, "app", accountId, renewed[0]!)).toBe("ok");
   });
@@ -106,7 +106,7 @@ describe("recovery codes", () => {
     expect(code).not.toBe(shared);
     const outcomes = await Promise.all(Array.from({ length: 50 }, (_, i) => (i % 2 ? one : two).use(ctx, "app", accountId, shared!)));
     expect(outcomes.filter((o) => o === "ok")).toHaveLength(1);
-    expect(await one.left(accountId)).toBe(9);
+    expect(await one.left({ id: accountId })).toBe(9);
   });
 });
 
@@ -182,7 +182,7 @@ describe("a recovery code at sign-in", () => {
     for (const token of ["AAAAA-AAAAA", "BBBBB-BBBBB"]) await w.signIn.withPassword(w.step({ secondFactor: { type: "RECOVERY_CODE", token } }), w.issue);
     const blocked = await w.signIn.withPassword(w.step({ secondFactor: { type: "RECOVERY_CODE", token: code! } }), w.issue);
     expect(blocked).toMatchObject({ ok: false, failure: { reason: "TOO_MANY_ATTEMPTS" } });
-    expect(await w.recoveryCodes.left(w.account.id)).toBe(10); // not checked, not spent
+    expect(await w.recoveryCodes.left({ id: w.account.id })).toBe(10); // not checked, not spent
   });
 
   it("Cosync-style: a recovery code in place of the 6-digit code on a login token, once", async () => {
@@ -205,9 +205,9 @@ describe("a recovery code at sign-in", () => {
     const w = await world();
     await w.recoveryCodes.generate(ctx, w.account);
     await w.recoveryCodes.afterFactorRemoved(w.app, w.account); // still has TOTP
-    expect(await w.recoveryCodes.left(w.account.id)).toBe(10);
+    expect(await w.recoveryCodes.left({ id: w.account.id })).toBe(10);
     await w.recoveryCodes.afterFactorRemoved(w.app, { ...w.account, totpSecret: null });
-    expect(await w.recoveryCodes.left(w.account.id)).toBe(0);
+    expect(await w.recoveryCodes.left({ id: w.account.id })).toBe(0);
   });
 
   it("a passkey is a factor they back up: generated and kept for a passkey-only account", async () => {
@@ -218,6 +218,6 @@ describe("a recovery code at sign-in", () => {
     expect(await w.recoveryCodes.backUp(w.app, passkeyOnly)).toBe(false); // no passkeys in this world
     await withPasskey.generate(ctx, passkeyOnly);
     await withPasskey.afterFactorRemoved(w.app, passkeyOnly);
-    expect(await withPasskey.left(w.account.id)).toBe(10);
+    expect(await withPasskey.left({ id: w.account.id })).toBe(10);
   });
 });

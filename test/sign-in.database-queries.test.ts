@@ -46,4 +46,11 @@ describe("database statements per sign-in", () => {
   it("a wrong password makes one too", async () => {
     expect(await during(async () => expect((await signIn("wrong")).json.error.code).toBe(10002))).toHaveLength(1);
   });
+
+  it("user.info makes none: the account, with its recovery codes left, comes from the cache", async () => {
+    const cookie = (await signIn()).headers.get("set-cookie")!.split(";")[0]!;
+    const info = () => post(`${svc.url}/api/user.info`, {}, { cookie });
+    expect((await info()).json.user.recoveryCodesLeft).toBe(0); // the account cache warms up
+    for (let i = 0; i < 3; i++) expect(await during(async () => expect((await info()).json.user.recoveryCodesLeft).toBe(0))).toStrictEqual([]);
+  });
 });

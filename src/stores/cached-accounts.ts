@@ -8,6 +8,7 @@
 // account's opened TOTP secret never reaches Redis; in the database it stays sealed.
 import type { Account, AccountPatch, AccountStore, NewAccount, PhoneState } from "../core/accounts/account.js";
 import type { EphemeralStore } from "../core/ephemeral.js";
+import type { RecoveryCodeStore } from "../core/otp/recovery-codes.js";
 import { ReadCache } from "./read-cache.js";
 
 export class CachedAccountStore implements AccountStore {
@@ -34,6 +35,11 @@ export class CachedAccountStore implements AccountStore {
     return this.inner.list(appId, afterId, limit);
   }
 
+  /** A write to what is read with the account (its recovery codes left): it outdates the cache as an account write does. */
+  writeAlongside<R>(fn: () => Promise<R>): Promise<R> {
+    return this.cache.write(fn);
+  }
+
   // Writes are rare (admin, enrollment, hash upgrades): each empties the whole cache.
   upsert(account: NewAccount): Promise<Account> {
     return this.cache.write(() => this.inner.upsert(account));
@@ -54,4 +60,14 @@ export class CachedAccountStore implements AccountStore {
   update(id: string, patch: AccountPatch): Promise<Account | null> {
     return this.cache.write(() => this.inner.update(id, patch));
   }
+}
+
+/** Recovery codes, whose count is read (and cached) with the account: every change outdates the cached account. */
+export function codesCountedWithAccounts(store: RecoveryCodeStore, accounts: CachedAccountStore): RecoveryCodeStore {
+  return {
+    replace: (accountId, hashes) => accounts.writeAlongside(() => store.replace(accountId, hashes)),
+    use: (accountId, hash) => accounts.writeAlongside(() => store.use(accountId, hash)),
+    left: (accountId) => store.left(accountId),
+    deleteAll: (accountId) => accounts.writeAlongside(() => store.deleteAll(accountId)),
+  };
 }

@@ -29,6 +29,8 @@ export interface Account {
    * lookup by login: no query of its own); absent otherwise, and then asked of the passkey store.
    */
   hasPasskey?: boolean;
+  /** Unused recovery codes, when the store read them with the account (by login, by id); else asked of their store. */
+  recoveryCodesLeft?: number;
 }
 
 export interface NewAccount {

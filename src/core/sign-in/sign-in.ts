@@ -173,7 +173,7 @@ export class SignIn {
     const loginToken = step.continueWithLoginToken ? await this.loginTokens.start(ctx, app, account, factor) : null;
     if (loginToken && !loginToken.ok) return loginToken; // the SMS was refused or could not be sent (audited as such)
     this.deps.audit.record(ctx, { event: "second_factor.required", appId: app.id, accountId: account.id, reason: factor });
-    const backup = (await this.deps.recoveryCodes?.left(account.id)) ? (["RECOVERY_CODE"] as const) : [];
+    const backup = (await this.deps.recoveryCodes?.left(account)) ? (["RECOVERY_CODE"] as const) : [];
     return ok({ status: "second_factor_required", factors: [factor, ...(passkey && passkey !== factor ? [passkey] : []), ...backup], loginToken: loginToken?.value });
   }
 

@@ -30,10 +30,13 @@ interface Row {
   phone_two_factor: boolean;
   created_at: Date;
   has_passkey?: boolean;
+  recovery_codes_left?: number;
 }
 
 const COLUMNS = `id, app_id, username, email, email_verified, full_name, password_hash, permissions, totp_secret,
   deactivated, metadata, phone, phone_verified, phone_two_factor, created_at`;
+
+const CODES_LEFT = "(SELECT count(*)::integer FROM recovery_codes r WHERE r.account_id = accounts.id AND r.used_at IS NULL) AS recovery_codes_left";
 
 /** The associated data of an account's sealed TOTP secret: it opens in this row only. */
 const totpAd = (accountId: string) => `accounts.totp_secret:${accountId}`;
@@ -45,8 +48,8 @@ export class PostgresAccountStore implements AccountStore {
   ) {}
 
   async findByLogin(appId: string, key: string): Promise<Account | null> {
-    // One statement whose plan the database keeps (migration 7): the account, and whether it has
-    // a passkey (a second factor the sign-in needs to know of).
+    // One statement whose plan the database keeps (migration 7): the account, whether it has a
+    // passkey and its recovery codes left (the second factors the sign-in offers).
     const rows = await this.db.query<Row>(
       "SELECT * FROM account_by_login($1, $2)",
       [appId, key],
@@ -55,7 +58,8 @@ export class PostgresAccountStore implements AccountStore {
   }
 
   async findById(id: string): Promise<Account | null> {
-    const rows = await this.db.query<Row>(`SELECT ${COLUMNS} FROM accounts WHERE id = $1`, [id]);
+    // With its recovery codes left (user.info shows them): cached with the account (stores/cached-accounts.ts).
+    const rows = await this.db.query<Row>(`SELECT ${COLUMNS}, ${CODES_LEFT} FROM accounts WHERE id = $1`, [id]);
     return rows[0] ? this.toAccount(rows[0]) : null;
   }
 
@@ -197,6 +201,7 @@ function toAccount(r: Row, totpSecret: string | null): Account {
     phoneTwoFactor: r.phone_two_factor,
     createdAt: new Date(r.created_at),
     ...(r.has_passkey === undefined ? {} : { hasPasskey: r.has_passkey }),
+    ...(r.recovery_codes_left === undefined ? {} : { recoveryCodesLeft: r.recovery_codes_left }),
   };
 }
 

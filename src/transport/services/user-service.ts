@@ -21,7 +21,7 @@ export function userService(deps: ServiceDeps): ServiceImpl<typeof UserService> 
           permissions: a.permissions,
           createdAt: timestampFromDate(a.createdAt),
           mfaEnabled: a.totpSecret !== null,
-          recoveryCodesLeft: await deps.recoveryCodes.left(a.id),
+          recoveryCodesLeft: await deps.recoveryCodes.left(a),
         },
       };
     },
