@@ -1,7 +1,8 @@
 // The session token: a JWT (EdDSA, algorithm pinned at verification) whose `jti` names a
 // server-side session, so that a token can be revoked before it expires, and whose `sid` names
 // its rotation chain (stable across refreshes), so that a whole chain can be ended at once.
-import { decodeJwt, jwtVerify, type JWTPayload } from "jose";
+import { createHash } from "node:crypto";
+import { decodeJwt, decodeProtectedHeader, jwtVerify, type JWTPayload } from "jose";
 import { signJwt } from "./jws.js";
 import type { Clock } from "../clock.js";
 import type { KeyRing } from "./key-ring.js";
@@ -25,8 +26,18 @@ export interface SessionClaims {
   exp: number;
 }
 
+/** Tokens whose signature was checked, kept at most (a bounded memory cost: ~0.5 KiB each). */
+const VERIFIED_MAX = 10_000;
+
 export class SessionTokens {
   private readonly audience: string;
+  /**
+   * Genuine tokens seen recently, by the SHA-256 of the token (never the token itself): a client
+   * presents the same token on every call for its 15 minutes, and an EdDSA verification costs more
+   * than the rest of a user.info. Expiry is checked on each use, and an entry counts only while the
+   * key that signed it is still in the ring; revocation is the session's (checked in the store).
+   */
+  private readonly verified = new Map<string, { claims: SessionClaims; kid: string }>();
 
   constructor(
     private readonly keys: KeyRing,
@@ -51,6 +62,19 @@ export class SessionTokens {
    * still counts (refresh and sign-out work after the 15 minutes, while the session lives).
    */
   async verify(token: string, opts: { allowExpired?: boolean } = {}): Promise<SessionClaims | null> {
+    if (opts.allowExpired) return this.check(token, opts);
+    const digest = createHash("sha256").update(token).digest("base64url");
+    const seen = this.verified.get(digest);
+    if (seen && this.keys.verification(seen.kid)) return seen.claims.exp > Math.floor(this.clock.now() / 1000) ? seen.claims : null;
+    const claims = await this.check(token, opts);
+    if (claims) {
+      if (this.verified.size >= VERIFIED_MAX) this.verified.delete(this.verified.keys().next().value!); // the oldest
+      this.verified.set(digest, { claims, kid: decodeProtectedHeader(token).kid! });
+    }
+    return claims;
+  }
+
+  private async check(token: string, opts: { allowExpired?: boolean }): Promise<SessionClaims | null> {
     try {
       let now = new Date(this.clock.now());
       if (opts.allowExpired) {
