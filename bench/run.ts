@@ -301,7 +301,7 @@ async function workerScaling(env: Record<string, string>) {
 function cpuLine(c: CpuPerRequest & { beyondVerifyMs: number }) {
   const redis = c.redisMs === null ? ", Redis not local" : ` + Redis ${c.redisMs}`;
   const pg = c.postgresMs === null ? "" : ` + PostgreSQL ${c.postgresMs}`;
-  return `${c.beyondVerifyMs} beyond the verify = server main thread ${c.serverMainMs} + other threads ${c.serverThreadsMs}${redis}${pg} (= ${c.serviceMs}) - one verify; load generator ${c.loadGeneratorMs}`;
+  return `${c.beyondVerifyMs} beyond the verify = server main thread ${c.serverMainMs} (kernel ${c.serverMainSystemMs}) + other threads ${c.serverThreadsMs}${redis}${pg} (= ${c.serviceMs}) - one verify; load generator ${c.loadGeneratorMs}`;
 }
 
 function summary(r: LoadResult) {
