@@ -107,7 +107,11 @@ const MIGRATIONS: string[] = [
      FROM (SELECT 0 AS by_email, x.* FROM accounts x WHERE x.app_id = p_app AND x.username_key = p_key
            UNION ALL
            SELECT 1, x.* FROM accounts x WHERE x.app_id = p_app AND x.email_key = p_key
-           ORDER BY by_email LIMIT 1) a; END
+           ORDER BY by_email LIMIT 1) a; IF NOT FOUND THEN
+       -- No such account: the same two probes (with the login as the id; their answer is unused), so an
+       -- unknown login costs what a known one does.
+       PERFORM EXISTS (SELECT 1 FROM webauthn_credentials w WHERE w.account_id = p_key),
+         (SELECT count(*) FROM recovery_codes r WHERE r.account_id = p_key AND r.used_at IS NULL); END IF; END
    $body$;`,
 ];
 
