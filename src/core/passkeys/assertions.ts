@@ -3,13 +3,13 @@
 // cannot be replayed and one made for another challenge finds nothing), the signature checked
 // with @simplewebauthn/server, and the signature counter saved only when it moves forward: a
 // lower or equal one (a cloned authenticator, or a replay) is refused and audited.
-import {
-  generateAuthenticationOptions,
-  verifyAuthenticationResponse,
-  type AuthenticationResponseJSON,
-  type AuthenticatorTransportFuture,
-  type PublicKeyCredentialRequestOptionsJSON,
+import type {
+  AuthenticationResponseJSON,
+  AuthenticatorTransportFuture,
+  PublicKeyCredentialRequestOptionsJSON,
+  VerifiedAuthenticationResponse,
 } from "@simplewebauthn/server";
+import { webauthn } from "./webauthn.js";
 import type { Audit } from "../audit.js";
 import type { Clock } from "../clock.js";
 import type { EphemeralStore } from "../ephemeral.js";
@@ -62,7 +62,7 @@ export class PasskeyAssertions {
   async options(ctx: RequestContext, appId: string): Promise<Result<PublicKeyCredentialRequestOptionsJSON>> {
     const allowed = await this.allowed(ctx, appId);
     if (!allowed.ok) return allowed;
-    const options = await generateAuthenticationOptions({ rpID: this.rp.rpId, userVerification: "preferred", timeout: CHALLENGE_TTL_MS });
+    const options = await (await webauthn()).generateAuthenticationOptions({ rpID: this.rp.rpId, userVerification: "preferred", timeout: CHALLENGE_TTL_MS });
     await this.ephemeral.set(challengeKey(options.challenge), String(this.clock.now() + CHALLENGE_TTL_MS), CHALLENGE_TTL_MS);
     return ok(options);
   }
@@ -76,7 +76,8 @@ export class PasskeyAssertions {
     if (!(endsAt > this.clock.now())) return { outcome: "replayed" };
     const passkey = await this.store.findByCredentialId(response.id);
     if (!passkey || (check.accountId !== undefined && passkey.accountId !== check.accountId)) return { outcome: "invalid" };
-    let info: Awaited<ReturnType<typeof verifyAuthenticationResponse>>["authenticationInfo"];
+    let info: VerifiedAuthenticationResponse["authenticationInfo"];
+    const { verifyAuthenticationResponse } = await webauthn(); // outside the try: not loading it is our failure, not the caller's
     try {
       // The stored counter is not given: this module compares it (below), so a clone is told from a bad signature.
       const verified = await verifyAuthenticationResponse({

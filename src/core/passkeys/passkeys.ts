@@ -3,13 +3,13 @@
 // step-up (see step-up-proof.ts); the registration challenge is random, single-use (taken from the
 // short-lived store before it is checked) and lives 5 minutes.
 import { randomBytes } from "node:crypto";
-import {
-  generateRegistrationOptions,
-  verifyRegistrationResponse,
-  type AuthenticatorTransportFuture,
-  type PublicKeyCredentialCreationOptionsJSON,
-  type RegistrationResponseJSON,
+import type {
+  AuthenticatorTransportFuture,
+  PublicKeyCredentialCreationOptionsJSON,
+  RegistrationResponseJSON,
+  VerifiedRegistrationResponse,
 } from "@simplewebauthn/server";
+import { webauthn } from "./webauthn.js";
 import type { Account } from "../accounts/account.js";
 import type { Audit } from "../audit.js";
 import type { Clock } from "../clock.js";
@@ -55,7 +55,7 @@ export class Passkeys {
     const { account } = caller;
     const existing = await this.store.list(account.id);
     if (existing.length >= MAX_PASSKEYS) return fail("INVALID_REQUEST", { message: `At most ${MAX_PASSKEYS} passkeys per account` });
-    const options = await generateRegistrationOptions({
+    const options = await (await webauthn()).generateRegistrationOptions({
       rpName: this.rp.rpName,
       rpID: this.rp.rpId,
       userName: account.email ?? account.username,
@@ -81,7 +81,8 @@ export class Passkeys {
     const response = parseJson<RegistrationResponseJSON>(responseJson);
     if (!challenge) return fail("FACTOR_NOT_FOUND", { message: "No pending passkey registration (ask for options first; they live 5 minutes and serve once)" });
     if (!response) return invalidResponse();
-    let verified: Awaited<ReturnType<typeof verifyRegistrationResponse>>;
+    let verified: VerifiedRegistrationResponse;
+    const { verifyRegistrationResponse } = await webauthn(); // outside the try: not loading it is our failure, not the caller's
     try {
       verified = await verifyRegistrationResponse({ response, expectedChallenge: challenge, expectedOrigin: this.rp.origins(), expectedRPID: this.rp.rpId, requireUserVerification: false });
     } catch {
