@@ -100,9 +100,8 @@ export class PasswordCheck {
       account = await (this.spans ? this.spans.run("signin.account_lookup", () => this.accounts.findByLogin(app.id, subject.login)) : this.accounts.findByLogin(app.id, subject.login));
       // Traced, the hash's wait for a slot and the hash itself are its children (HashPool).
       const hash = account?.passwordHash ?? null;
-      if (this.spans) ({ ok: matches, needsRehash } = await this.spans.run("signin.password", () => this.checkPassword(hash, secret, priority)));
-      else if (hash !== null) ({ ok: matches, needsRehash } = await this.hasher.verify(hash, secret, priority));
-      else matches = await this.hasher.verifyDummy(secret, priority);
+      const check = () => this.checkPassword(hash, secret, priority);
+      ({ ok: matches, needsRehash } = await (this.spans ? this.spans.run("signin.password", check) : check()));
     } catch (err) {
       // The password was not checked: the attempt does not count (a failing release is then one failure too many).
       await this.limits.release(subject, decision).catch(this.unreleased);

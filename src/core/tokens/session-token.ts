@@ -2,7 +2,7 @@
 // server-side session, so that a token can be revoked before it expires, and whose `sid` names
 // its rotation chain (stable across refreshes), so that a whole chain can be ended at once.
 import { createHash } from "node:crypto";
-import { decodeJwt, decodeProtectedHeader, jwtVerify, type JWTPayload } from "jose";
+import { decodeJwt, jwtVerify, type JWTPayload } from "jose";
 import { signJwt } from "./jws.js";
 import type { Clock } from "../clock.js";
 import type { KeyRing } from "./key-ring.js";
@@ -62,19 +62,19 @@ export class SessionTokens {
    * still counts (refresh and sign-out work after the 15 minutes, while the session lives).
    */
   async verify(token: string, opts: { allowExpired?: boolean } = {}): Promise<SessionClaims | null> {
-    if (opts.allowExpired) return this.check(token, opts);
+    if (opts.allowExpired) return (await this.check(token, opts))?.claims ?? null;
     const digest = createHash("sha256").update(token).digest("base64url");
     const seen = this.verified.get(digest);
     if (seen && this.keys.verification(seen.kid)) return seen.claims.exp > Math.floor(this.clock.now() / 1000) ? seen.claims : null;
-    const claims = await this.check(token, opts);
-    if (claims) {
-      if (this.verified.size >= VERIFIED_MAX) this.verified.delete(this.verified.keys().next().value!); // the oldest
-      this.verified.set(digest, { claims, kid: decodeProtectedHeader(token).kid! });
-    }
-    return claims;
+    const checked = await this.check(token, opts);
+    if (!checked) return null;
+    if (this.verified.size >= VERIFIED_MAX) this.verified.delete(this.verified.keys().next().value!); // the oldest
+    this.verified.set(digest, checked);
+    return checked.claims;
   }
 
-  private async check(token: string, opts: { allowExpired?: boolean }): Promise<SessionClaims | null> {
+  /** The claims of a genuine token and the id of the key that signed it, or null. */
+  private async check(token: string, opts: { allowExpired?: boolean }): Promise<{ claims: SessionClaims; kid: string } | null> {
     try {
       let now = new Date(this.clock.now());
       if (opts.allowExpired) {
@@ -83,7 +83,7 @@ export class SessionTokens {
         if (typeof iat !== "number") return null;
         now = new Date(Math.min(now.getTime(), iat * 1000));
       }
-      const { payload } = await jwtVerify(token, (header) => this.keyFor(header.kid), {
+      const { payload, protectedHeader } = await jwtVerify(token, (header) => this.keyFor(header.kid), {
         algorithms: [this.keys.alg],
         issuer: this.issuer,
         audience: this.audience,
@@ -91,7 +91,8 @@ export class SessionTokens {
         currentDate: now,
         requiredClaims: ["jti", "sid", "iat", "exp"],
       });
-      return asSessionClaims(payload);
+      const claims = asSessionClaims(payload);
+      return claims && { claims, kid: protectedHeader.kid! }; // keyFor found a key by this kid
     } catch {
       return null;
     }

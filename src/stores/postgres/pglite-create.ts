@@ -36,9 +36,11 @@ const [dir, image] = [process.argv[2], process.argv[3] === "image"];
 })().then(() => process.exit(0), (err) => (process.stderr.write(String(err && err.message || err)), process.exit(1)));
 `;
 
+/** PGlite's entry file, for the child to require and to find node_modules by. */
+const pgliteEntry = () => createRequire(import.meta.url).resolve("@electric-sql/pglite");
+
 function runChild(args: string[], where: string): Promise<Buffer> {
-  const pglite = createRequire(import.meta.url).resolve("@electric-sql/pglite");
-  const child = spawn(process.execPath, ["-e", CHILD, pglite, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, ["-e", CHILD, pgliteEntry(), ...args], { stdio: ["ignore", "pipe", "pipe"] });
   const out: Buffer[] = [];
   let err = "";
   child.stdout.on("data", (d: Buffer) => out.push(d));
@@ -76,7 +78,7 @@ export async function createDatabaseImage(): Promise<Blob> {
  * named by PGlite's version, since another version makes another database.
  */
 export function imageCacheFile(): string {
-  const entry = createRequire(import.meta.url).resolve("@electric-sql/pglite");
+  const entry = pgliteEntry();
   const modules = entry.slice(0, entry.lastIndexOf("node_modules") + "node_modules".length);
   const { version } = JSON.parse(readFileSync(join(modules, "@electric-sql", "pglite", "package.json"), "utf8")) as { version: string };
   return join(modules, ".cache", "signin", `pglite-${version}-new-database.tar.gz`);
